@@ -1,0 +1,23 @@
+import { c, table } from '../src/dsl/index.js'
+
+/**
+ * One row per phone call.
+ *
+ * `started_at`, `ended_at` and `duration_sec` arrived with migration 109 and
+ * `summary_status` with 110. They are nullable and have no default, so adding
+ * them is a catalog-only change: no table rewrite, and the ACCESS EXCLUSIVE
+ * lock is held for milliseconds. Existing rows are backfilled by a background
+ * job, never inside the migration.
+ */
+export const callLog = table('call_log', {
+  id: c.bigserial().primaryKey(),
+  call_sid: c.text().notNull(),
+  from_number: c.text(),
+  to_number: c.text(),
+  status: c.text().notNull().default('queued'),
+  created_at: c.timestamptz().notNull().defaultSql('now()'),
+  started_at: c.timestamptz(),
+  ended_at: c.timestamptz(),
+  duration_sec: c.integer(),
+  summary_status: c.text(),
+})

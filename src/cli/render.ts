@@ -1,0 +1,118 @@
+import { breaksSchema, describeChange } from '../diff/describe.js'
+import type { Change } from '../diff/diff.js'
+import { subjectOf, type HeldBack, type Plan, type Step } from '../plan/plan.js'
+
+/**
+ * Human and JSON renderings of plans and verification reports. Pure: the
+ * CLI decides where the text goes.
+ */
+
+const label = (change: Change) => change.kind.replaceAll('-', ' ')
+
+export function renderPlan(plan: Plan): string {
+  const lines: string[] = []
+  if (plan.steps.length === 0) {
+    lines.push('Plan: nothing to do; the database already has every declared table and column.')
+  } else {
+    lines.push(`Plan: ${count(plan.steps.length, 'step')}, each guarded and run with its own lock and statement timeouts`, '')
+    plan.steps.forEach((step, i) => lines.push(...renderStep(step, i + 1), ''))
+  }
+  if (plan.heldBack.length > 0) {
+    if (plan.steps.length === 0) lines.push('')
+    lines.push(`Held back: ${count(plan.heldBack.length, 'change')} this tool will not make on its own`, '')
+    for (const held of plan.heldBack) lines.push(...renderHeldBack(held), '')
+  }
+  lines.push(summaryLine(plan))
+  return lines.join('\n')
+}
+
+function renderStep(step: Step, n: number): string[] {
+  const { lockTimeout, statementTimeout } = step.timeouts
+  const lines = [
+    `${n}. ${label(step.change)} ${step.subject}`,
+    ...indent(step.sql, '   '),
+    `   lock: ${step.lock === 'none' ? 'none on existing tables' : step.lock} · lock_timeout ${lockTimeout} · statement_timeout ${statementTimeout}`,
+  ]
+  for (const hazard of step.hazards) lines.push(`   hazard ${hazard.code} (allowed): ${hazard.message}`)
+  return lines
+}
+
+function renderHeldBack(held: HeldBack): string[] {
+  const lines = [`- ${label(held.change)} ${held.subject}`]
+  for (const hazard of held.hazards) lines.push(`  hazard ${hazard.code}: ${hazard.message}`)
+  if (held.sql === null) {
+    lines.push('  not planned automatically: make this change by hand, then run schema:plan again')
+  } else {
+    lines.push(...indent(held.sql, '  would run: '), `  to plan it: --allow ${held.needsAllow.join(',')}`)
+  }
+  return lines
+}
+
+function summaryLine(plan: Plan): string {
+  const kinds = new Map<string, number>()
+  for (const step of plan.steps) kinds.set(label(step.change), (kinds.get(label(step.change)) ?? 0) + 1)
+  const breakdown = [...kinds].map(([kind, n]) => `${n} ${kind}`).join(', ')
+  const steps = plan.steps.length === 0 ? 'no steps' : `${count(plan.steps.length, 'step')} (${breakdown})`
+  return `Summary: ${steps}; ${plan.heldBack.length} held back.`
+}
+
+export function planJson(plan: Plan): object {
+  return {
+    steps: plan.steps.map((step) => ({
+      kind: step.change.kind,
+      subject: step.subject,
+      sql: step.sql,
+      lock: step.lock,
+      lockTimeout: step.timeouts.lockTimeout,
+      statementTimeout: step.timeouts.statementTimeout,
+      hazards: step.hazards,
+    })),
+    heldBack: plan.heldBack.map((held) => ({
+      kind: held.change.kind,
+      subject: held.subject,
+      sql: held.sql,
+      hazards: held.hazards,
+      needsAllow: held.needsAllow,
+    })),
+  }
+}
+
+export interface VerifyReport {
+  /** Where the database lacks or contradicts `schema/`: these fail verification. */
+  readonly mismatches: readonly { readonly subject: string; readonly kind: string; readonly problem: string }[]
+  /** What the database has beyond `schema/`: reported, left in place. */
+  readonly extras: readonly { readonly subject: string; readonly kind: string; readonly problem: string }[]
+}
+
+export function verifyReport(changes: readonly Change[]): VerifyReport {
+  const entry = (change: Change) => ({ subject: subjectOf(change), kind: change.kind, problem: describeChange(change) })
+  return {
+    mismatches: changes.filter(breaksSchema).map(entry),
+    extras: changes.filter((c) => !breaksSchema(c)).map(entry),
+  }
+}
+
+export function renderVerify(report: VerifyReport, checked: { tables: number; columns: number }): string {
+  const lines: string[] = []
+  if (report.mismatches.length === 0) {
+    lines.push(`Live schema matches schema/: ${count(checked.tables, 'table')}, ${count(checked.columns, 'column')} checked.`)
+  } else {
+    lines.push(`Live schema does not match schema/: ${count(report.mismatches.length, 'difference')}`)
+    for (const m of report.mismatches) lines.push(`  ${m.subject}: ${m.problem}`)
+    lines.push('Run `npm run schema:plan` to see the steps that close the gap.')
+  }
+  if (report.extras.length > 0) {
+    lines.push(`Not in schema/ (left in place): ${count(report.extras.length, 'object')}`)
+    for (const e of report.extras) lines.push(`  ${e.subject}: ${e.problem}`)
+  }
+  return lines.join('\n')
+}
+
+function indent(text: string, prefix: string): string[] {
+  const pad = ' '.repeat(prefix.length)
+  return text.split('\n').map((line, i) => (i === 0 ? prefix : pad) + line)
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
+}

@@ -1,0 +1,45 @@
+import type { ColumnModel } from '../model/model.js'
+import type { Change } from './diff.js'
+
+/** One line for people: what differs, as `schema:verify` and the post-apply assertion report it. */
+export function describeChange(change: Change): string {
+  switch (change.kind) {
+    case 'create-schema':
+      return `schema ${change.schema} is missing`
+    case 'create-table':
+      return `table is missing (${change.table.columns.length} columns declared)`
+    case 'add-column':
+      return `column is missing (declared ${columnSummary(change.column)})`
+    case 'alter-column-type':
+      return `type is ${change.from}, declared ${change.to}`
+    case 'alter-column-nullability':
+      return change.nullable ? 'is NOT NULL, declared nullable' : 'is nullable, declared NOT NULL'
+    case 'alter-column-default':
+      return `default is ${change.from?.sql ?? 'none'}, declared ${change.to?.sql ?? 'none'}`
+    case 'alter-column-identity':
+      return `identity is ${change.from ?? 'none'}, declared ${change.to ?? 'none'}`
+    case 'alter-primary-key':
+      return `primary key is (${change.from.join(', ')}), declared (${change.to.join(', ')})`
+    case 'drop-column':
+      return `column exists in the database but not in schema/ (${columnSummary(change.column)})`
+    case 'drop-table':
+      return 'table exists in the database but not in schema/'
+  }
+}
+
+/**
+ * Whether a difference means the database does not provide what `schema/`
+ * declares. Objects the database has beyond the schema (extra tables and
+ * columns) do not: applications keep working, and dropping them is a
+ * separate, explicit decision (`--allow drop-column`).
+ */
+export function breaksSchema(change: Change): boolean {
+  return change.kind !== 'drop-column' && change.kind !== 'drop-table'
+}
+
+function columnSummary(column: ColumnModel): string {
+  const parts = [column.type, column.nullable ? 'null' : 'not null']
+  if (column.default) parts.push(`default ${column.default.sql}`)
+  if (column.identity) parts.push(`identity ${column.identity}`)
+  return parts.join(', ')
+}

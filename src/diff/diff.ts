@@ -1,0 +1,129 @@
+import {
+  type ColumnDefault,
+  type ColumnModel,
+  type IdentityKind,
+  type SchemaModel,
+  type TableModel,
+  tableKey,
+} from '../model/model.js'
+
+/**
+ * The diff: what must change for the live schema to become the declared one,
+ * as a small vocabulary of typed changes. It decides nothing about safety;
+ * the plan does.
+ */
+
+export interface TableRef {
+  readonly schema: string
+  readonly name: string
+}
+
+export type Change =
+  | { readonly kind: 'create-schema'; readonly schema: string }
+  | { readonly kind: 'create-table'; readonly table: TableModel }
+  | { readonly kind: 'add-column'; readonly table: TableRef; readonly column: ColumnModel }
+  | {
+      readonly kind: 'alter-column-type'
+      readonly table: TableRef
+      readonly column: string
+      readonly from: string
+      readonly to: string
+    }
+  | {
+      readonly kind: 'alter-column-nullability'
+      readonly table: TableRef
+      readonly column: string
+      readonly nullable: boolean
+    }
+  | {
+      readonly kind: 'alter-column-default'
+      readonly table: TableRef
+      readonly column: string
+      readonly from: ColumnDefault | null
+      readonly to: ColumnDefault | null
+    }
+  | {
+      readonly kind: 'alter-column-identity'
+      readonly table: TableRef
+      readonly column: string
+      readonly from: IdentityKind | null
+      readonly to: IdentityKind | null
+    }
+  | {
+      readonly kind: 'alter-primary-key'
+      readonly table: TableRef
+      readonly from: readonly string[]
+      readonly to: readonly string[]
+    }
+  | { readonly kind: 'drop-column'; readonly table: TableRef; readonly column: ColumnModel }
+  | { readonly kind: 'drop-table'; readonly table: TableModel }
+
+export type ChangeKind = Change['kind']
+
+/**
+ * Changes that turn `live` into `declared`, in the order they must run:
+ * schemas, tables, columns, then alterations, then drops. Tables are
+ * compared only within `declared.namespaces`.
+ */
+export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] {
+  const changes: Change[] = []
+  for (const schema of declared.namespaces) {
+    if (!live.namespaces.includes(schema)) changes.push({ kind: 'create-schema', schema })
+  }
+
+  const liveTables = new Map(live.tables.map((t) => [tableKey(t), t]))
+  const declaredKeys = new Set(declared.tables.map(tableKey))
+  const alterations: Change[] = []
+  const drops: Change[] = []
+
+  for (const table of declared.tables) {
+    const existing = liveTables.get(tableKey(table))
+    if (!existing) {
+      changes.push({ kind: 'create-table', table })
+      continue
+    }
+    const ref = { schema: table.schema, name: table.name }
+    const liveColumns = new Map(existing.columns.map((c) => [c.name, c]))
+    for (const column of table.columns) {
+      const current = liveColumns.get(column.name)
+      if (current) alterations.push(...diffColumn(ref, current, column))
+      else changes.push({ kind: 'add-column', table: ref, column })
+    }
+    if (!sameList(existing.primaryKey, table.primaryKey)) {
+      alterations.push({ kind: 'alter-primary-key', table: ref, from: existing.primaryKey, to: table.primaryKey })
+    }
+    const declaredColumns = new Set(table.columns.map((c) => c.name))
+    for (const column of existing.columns) {
+      if (!declaredColumns.has(column.name)) drops.push({ kind: 'drop-column', table: ref, column })
+    }
+  }
+
+  for (const table of live.tables) {
+    if (declared.namespaces.includes(table.schema) && !declaredKeys.has(tableKey(table))) {
+      drops.push({ kind: 'drop-table', table })
+    }
+  }
+  return [...changes, ...alterations, ...drops]
+}
+
+function diffColumn(table: TableRef, live: ColumnModel, declared: ColumnModel): Change[] {
+  const column = declared.name
+  const changes: Change[] = []
+  if (live.type !== declared.type) {
+    changes.push({ kind: 'alter-column-type', table, column, from: live.type, to: declared.type })
+  }
+  if (live.nullable !== declared.nullable) {
+    changes.push({ kind: 'alter-column-nullability', table, column, nullable: declared.nullable })
+  }
+  if (live.identity !== declared.identity) {
+    changes.push({ kind: 'alter-column-identity', table, column, from: live.identity, to: declared.identity })
+  }
+  if ((live.default?.canonical ?? null) !== (declared.default?.canonical ?? null)) {
+    changes.push({ kind: 'alter-column-default', table, column, from: live.default, to: declared.default })
+  }
+  return changes
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i])
+}

@@ -1,0 +1,110 @@
+import type { ColumnType } from 'kysely'
+import type { ColumnBuilder, ColumnTypes } from './column.js'
+
+// `any`: a column of any TypeScript types; each is checked where it is used.
+export type AnyColumn = ColumnBuilder<any>
+
+export interface TableOptions<Schema extends string, ColumnName extends string> {
+  /** The PostgreSQL schema (namespace); `public` when left out. */
+  readonly schema?: Schema
+  /** A primary key over several columns, in key order. */
+  readonly primaryKey?: readonly ColumnName[]
+}
+
+export interface TableDefinition<
+  Name extends string = string,
+  Schema extends string = string,
+  Columns extends Record<string, AnyColumn> = Record<string, AnyColumn>,
+> {
+  readonly kind: 'table-definition'
+  readonly name: Name
+  readonly schema: Schema
+  readonly columns: Columns
+  readonly primaryKey: readonly string[] | null
+  /** `file:line` of the `table(...)` call, for error messages. */
+  readonly definedAt: string | null
+}
+
+export interface SchemaDefinition<Tables extends readonly TableDefinition[] = readonly TableDefinition[]> {
+  readonly kind: 'schema-definition'
+  readonly tables: Tables
+}
+
+/**
+ * Declares a table.
+ *
+ * @example
+ * export const callLog = table('call_log', {
+ *   id: c.bigserial().primaryKey(),
+ *   call_sid: c.text().notNull(),
+ * })
+ * export const events = table('events', { id: c.uuid().primaryKey() }, { schema: 'audit' })
+ */
+export function table<
+  const Name extends string,
+  const Columns extends Record<string, AnyColumn>,
+  const Schema extends string = 'public',
+>(
+  name: Name,
+  columns: Columns,
+  options: TableOptions<Schema, keyof Columns & string> = {},
+): TableDefinition<Name, Schema, Columns> {
+  return {
+    kind: 'table-definition',
+    name,
+    schema: (options.schema ?? 'public') as Schema,
+    columns,
+    primaryKey: options.primaryKey ?? null,
+    definedAt: callerLocation(),
+  }
+}
+
+/**
+ * The schema: every table the application uses. Export it as `schema` from
+ * `schema/index.ts`, with `export type Database = DatabaseOf<typeof schema>`.
+ */
+export function defineSchema<const Tables extends readonly TableDefinition[]>(
+  ...tables: Tables
+): SchemaDefinition<Tables> {
+  return { kind: 'schema-definition', tables }
+}
+
+/** The Kysely column type of a declared column. */
+export type KyselyColumn<T extends ColumnTypes> = ColumnType<
+  T['nullable'] extends true ? T['select'] | null : T['select'],
+  T['readOnly'] extends true
+    ? never
+    : (T['nullable'] extends true ? T['insert'] | null : T['insert']) | (T['generated'] extends true ? undefined : never),
+  T['readOnly'] extends true ? never : T['nullable'] extends true ? T['insert'] | null : T['insert']
+>
+
+/** The row type Kysely sees for a declared table. */
+export type TableOf<T extends TableDefinition> = {
+  [K in keyof T['columns']]: KyselyColumn<T['columns'][K]['__types']>
+}
+
+/** Kysely names tables outside `public` as `schema.table`. */
+export type KyselyTableName<T extends TableDefinition> = T['schema'] extends 'public'
+  ? T['name']
+  : `${T['schema']}.${T['name']}`
+
+/**
+ * The `Database` type for `Kysely<Database>`, derived from the same
+ * definitions the migrator reads.
+ */
+export type DatabaseOf<S extends SchemaDefinition> = {
+  [T in S['tables'][number] as KyselyTableName<T>]: TableOf<T>
+}
+
+/** The first stack frame outside this folder: where `table(...)` was called. */
+function callerLocation(): string | null {
+  const frames = (new Error().stack ?? '').split('\n').slice(1)
+  for (const frame of frames) {
+    const location = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?$/.exec(frame.trim())
+    if (!location) continue
+    const [, file = '', line] = location
+    if (file.includes('/src/dsl/')) continue
+    return `${file.replace(/^file:\/\//, '')}:${line}`
+  }
+  return null
+}

@@ -1,0 +1,102 @@
+import { ColumnBuilder, type ColumnTypes } from './column.js'
+
+/**
+ * The column constructors `schema/` uses, one per PostgreSQL type.
+ *
+ * Each one fixes the column's SQL type and the TypeScript types an
+ * application sees through `Kysely<Database>`, following what node-postgres
+ * returns by default: `bigint` and `numeric` arrive as strings (they do not
+ * fit a JS number), `date` and `timestamp` as `Date`, `json` as parsed values.
+ *
+ * @example
+ * import { c, table } from '../src/dsl/index.js'
+ * export const callLog = table('call_log', {
+ *   id: c.bigserial().primaryKey(),
+ *   status: c.text().notNull().default('queued'),
+ * })
+ */
+
+/** Parsed JSON as node-postgres returns it. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+/** An `interval` as node-postgres returns it (the `postgres-interval` object). */
+export interface IntervalValue {
+  years?: number
+  months?: number
+  days?: number
+  hours?: number
+  minutes?: number
+  seconds?: number
+  milliseconds?: number
+  toPostgres(): string
+}
+
+type Nullable<S, I = S> = { select: S; insert: I; nullable: true; generated: false; readOnly: false }
+type Serial<S, I = S> = { select: S; insert: I; nullable: false; generated: true; readOnly: false }
+
+type Int8Input = string | number | bigint
+type TimestampInput = Date | string
+
+function column<T extends ColumnTypes>(type: string): ColumnBuilder<T> {
+  return new ColumnBuilder<T>({ type, nullable: true, defaultSql: null, identity: null, primaryKey: false })
+}
+
+function withPrecision(name: string, precision: number | undefined, suffix = ''): string {
+  const head = precision === undefined ? name : `${name}(${precision})`
+  return suffix ? `${head} ${suffix}` : head
+}
+
+export const c = {
+  smallint: () => column<Nullable<number>>('smallint'),
+  integer: () => column<Nullable<number>>('integer'),
+  bigint: () => column<Nullable<string, Int8Input>>('bigint'),
+  /** `serial`: `integer` filled from a sequence the column owns. */
+  serial: () => new ColumnBuilder<Serial<number>>(serialSpec('serial')),
+  smallserial: () => new ColumnBuilder<Serial<number>>(serialSpec('smallserial')),
+  /** `bigserial`: `bigint` filled from a sequence the column owns. */
+  bigserial: () => new ColumnBuilder<Serial<string, Int8Input>>(serialSpec('bigserial')),
+  numeric: (precision?: number, scale?: number) =>
+    column<Nullable<string, string | number>>(
+      precision === undefined ? 'numeric' : `numeric(${precision},${scale ?? 0})`,
+    ),
+  real: () => column<Nullable<number>>('real'),
+  doublePrecision: () => column<Nullable<number>>('double precision'),
+  text: () => column<Nullable<string>>('text'),
+  varchar: (length?: number) => column<Nullable<string>>(withPrecision('varchar', length)),
+  char: (length?: number) => column<Nullable<string>>(withPrecision('char', length)),
+  boolean: () => column<Nullable<boolean>>('boolean'),
+  date: () => column<Nullable<Date, TimestampInput>>('date'),
+  time: (precision?: number) => column<Nullable<string>>(withPrecision('time', precision, 'without time zone')),
+  timetz: (precision?: number) => column<Nullable<string>>(withPrecision('time', precision, 'with time zone')),
+  timestamp: (precision?: number) =>
+    column<Nullable<Date, TimestampInput>>(withPrecision('timestamp', precision, 'without time zone')),
+  timestamptz: (precision?: number) =>
+    column<Nullable<Date, TimestampInput>>(withPrecision('timestamp', precision, 'with time zone')),
+  interval: (precision?: number) => column<Nullable<IntervalValue, string | IntervalValue>>(withPrecision('interval', precision)),
+  uuid: () => column<Nullable<string>>('uuid'),
+  /**
+   * `json`: selects return the parsed value; inserts take JSON text, because
+   * node-postgres sends a JS array as a PostgreSQL array, not as JSON.
+   */
+  json: <T extends JsonValue = JsonValue>() => column<Nullable<T, string>>('json'),
+  jsonb: <T extends JsonValue = JsonValue>() => column<Nullable<T, string>>('jsonb'),
+  bytea: () => column<Nullable<Buffer>>('bytea'),
+  inet: () => column<Nullable<string>>('inet'),
+  cidr: () => column<Nullable<string>>('cidr'),
+  macaddr: () => column<Nullable<string>>('macaddr'),
+  /** An array of another column type: `c.array(c.text())` is `text[]`. */
+  array: <T extends ColumnTypes>(element: ColumnBuilder<T>) =>
+    column<Nullable<T['select'][], T['insert'][]>>(`${element.spec.type}[]`),
+  /**
+   * Any supported type by its SQL spelling, typed by hand; the spelling is
+   * checked when the schema loads.
+   *
+   * @example
+   * code: c.type<string>('character(2)')
+   */
+  type: <S, I = S>(sqlType: string) => column<Nullable<S, I>>(sqlType),
+}
+
+function serialSpec(type: string) {
+  return { type, nullable: false, defaultSql: null, identity: null, primaryKey: false } as const
+}

@@ -1,0 +1,63 @@
+/**
+ * The normalized schema model.
+ *
+ * Both sides of a diff are built into this one shape: the declared schema
+ * (`schema/`, see `from-definition.ts`) and the live database (see
+ * `introspect/`). Every field holds a canonical spelling, so two equal schemas
+ * produce deeply equal models and the diff never reports a difference that
+ * PostgreSQL would not see.
+ */
+
+/** A column default, kept both as written and in canonical form. */
+export interface ColumnDefault {
+  /** The expression as declared or as PostgreSQL renders it; used in SQL and messages. */
+  readonly sql: string
+  /** Canonical form (see `normalizeDefault`); the only thing the diff compares. */
+  readonly canonical: string
+}
+
+export type IdentityKind = 'always' | 'by-default'
+
+export interface ColumnModel {
+  readonly name: string
+  /** Canonical type, spelled as PostgreSQL's `format_type` spells it, e.g. `character varying(255)`. */
+  readonly type: string
+  readonly nullable: boolean
+  readonly default: ColumnDefault | null
+  readonly identity: IdentityKind | null
+}
+
+export interface TableModel {
+  readonly schema: string
+  readonly name: string
+  /** In declaration (attnum) order. */
+  readonly columns: readonly ColumnModel[]
+  /** Primary key column names in key order; empty when the table has none. */
+  readonly primaryKey: readonly string[]
+}
+
+export interface SchemaModel {
+  /** The PostgreSQL schemas (namespaces) this model speaks for, sorted. */
+  readonly namespaces: readonly string[]
+  /** Sorted by schema, then name. */
+  readonly tables: readonly TableModel[]
+}
+
+/** `public.call_log` style key; unique within a model. */
+export function tableKey(table: { readonly schema: string; readonly name: string }): string {
+  return `${table.schema}.${table.name}`
+}
+
+/** How a table is named to people: bare in `public`, qualified elsewhere. */
+export function displayTableName(table: { readonly schema: string; readonly name: string }): string {
+  return table.schema === 'public' ? table.name : tableKey(table)
+}
+
+export function sortTables<T extends { readonly schema: string; readonly name: string }>(tables: readonly T[]): T[] {
+  return [...tables].sort((a, b) => compareText(tableKey(a), tableKey(b)))
+}
+
+/** Code-point order, independent of the process locale, so output is deterministic. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

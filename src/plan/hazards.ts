@@ -1,0 +1,35 @@
+/**
+ * Hazards: what can go wrong when a step runs, as data with stable codes.
+ *
+ * A step with a hazard stays out of the plan unless the user passes
+ * `--allow <code>` for every hazard it carries. Codes are part of the public
+ * contract: scripts match on them. Never rename one; add a new code instead.
+ */
+
+/** Each code with what it means, in one line. */
+export const HAZARDS = {
+  'column-type-change': 'changes a column type: may rewrite the table under ACCESS EXCLUSIVE, and fails if a value does not convert',
+  'set-not-null': 'adds NOT NULL: scans the whole table under ACCESS EXCLUSIVE, and fails if any row holds NULL',
+  'drop-not-null': 'drops NOT NULL: the column starts accepting NULL, which code reading it may not expect',
+  'default-change': 'changes a column default: rows inserted without the column get a different value',
+  'not-null-without-default': 'adds a NOT NULL column without a default to a table that has rows: PostgreSQL rejects it',
+  'volatile-default': 'adds a column whose default is volatile: PostgreSQL rewrites the whole table under ACCESS EXCLUSIVE',
+  'drop-column': 'the database has a column that schema/ lacks: dropping it deletes its data',
+  'drop-table': 'the database has a table that schema/ lacks: dropping it deletes its data',
+  'identity-change': 'changes a column between identity, serial and plain: not planned automatically; change it by hand',
+  'primary-key-change': 'changes a primary key: not planned automatically; it rebuilds an index and may break foreign keys',
+} as const satisfies Record<string, string>
+
+export type HazardCode = keyof typeof HAZARDS
+
+export const HAZARD_CODES = Object.keys(HAZARDS) as HazardCode[]
+
+export interface Hazard {
+  readonly code: HazardCode
+  /** This occurrence, in plain words: which table and column, and why. */
+  readonly message: string
+}
+
+export function isHazardCode(code: string): code is HazardCode {
+  return Object.hasOwn(HAZARDS, code)
+}

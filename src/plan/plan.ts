@@ -1,0 +1,187 @@
+import type { Change, TableRef } from '../diff/diff.js'
+import type { DatabaseFacts, FactsQuestion } from '../introspect/probe.js'
+import { functionsCalledIn } from '../introspect/probe.js'
+import { displayTableName, tableKey } from '../model/model.js'
+import { type Hazard, type HazardCode, HAZARDS } from './hazards.js'
+import * as render from './render-sql.js'
+
+/**
+ * The plan: each change becomes a guarded step that carries everything needed
+ * to run it safely (SQL, the lock it takes, its timeouts, its hazards), or is
+ * held back with the reason.
+ */
+
+/** The strongest table lock a step takes; ACCESS EXCLUSIVE blocks even readers while held or queued. */
+export type LockLevel = 'none' | 'ACCESS EXCLUSIVE'
+
+export interface Timeouts {
+  /** PostgreSQL interval text, e.g. `5s`; how long a step may wait for its lock. */
+  readonly lockTimeout: string
+  /** PostgreSQL interval text; `0` means no limit. */
+  readonly statementTimeout: string
+}
+
+export interface Step {
+  readonly change: Change
+  /** Exactly one statement. */
+  readonly sql: string
+  /** What it acts on, as people name it: `call_log`, `call_log.started_at`. */
+  readonly subject: string
+  readonly lock: LockLevel
+  readonly timeouts: Timeouts
+  readonly hazards: readonly Hazard[]
+}
+
+export interface HeldBack {
+  readonly change: Change
+  readonly subject: string
+  /** The statement that would run, or `null` when the change is never planned automatically. */
+  readonly sql: string | null
+  readonly hazards: readonly Hazard[]
+  /** Hazard codes that `--allow` must name for the step to be planned (empty when it can't be). */
+  readonly needsAllow: readonly HazardCode[]
+}
+
+export interface Plan {
+  readonly steps: readonly Step[]
+  readonly heldBack: readonly HeldBack[]
+}
+
+export interface PlanOptions {
+  readonly timeouts: Timeouts
+  /** Hazard codes the user allows. */
+  readonly allow: ReadonlySet<HazardCode>
+  readonly facts: DatabaseFacts
+}
+
+/** What the plan needs to know about the database beyond its schema. */
+export function factsNeeded(changes: readonly Change[]): FactsQuestion {
+  const tables = new Map<string, TableRef>()
+  const functions = new Set<string>()
+  for (const change of changes) {
+    if (change.kind !== 'add-column') continue
+    const { column } = change
+    const called = functionsCalledIn(column.default?.sql ?? '')
+    // Whether the table has rows decides both hazards below; an empty table is never at risk.
+    const withoutDefault = !column.nullable && column.default === null && column.identity === null
+    if (withoutDefault || called.length > 0 || column.identity !== null) tables.set(tableKey(change.table), change.table)
+    for (const fn of called) functions.add(fn)
+  }
+  return { tables: [...tables.values()], functions: [...functions] }
+}
+
+export function planChanges(changes: readonly Change[], options: PlanOptions): Plan {
+  const steps: Step[] = []
+  const heldBack: HeldBack[] = []
+  for (const change of changes) {
+    const draft = draftStep(change, options.facts)
+    const subject = subjectOf(change)
+    if (draft.sql === null) {
+      heldBack.push({ change, subject, sql: null, hazards: draft.hazards, needsAllow: [] })
+      continue
+    }
+    const needsAllow = [...new Set(draft.hazards.map((h) => h.code))].filter((code) => !options.allow.has(code))
+    if (needsAllow.length > 0) {
+      heldBack.push({ change, subject, sql: draft.sql, hazards: draft.hazards, needsAllow })
+      continue
+    }
+    steps.push({ change, subject, sql: draft.sql, lock: draft.lock, timeouts: options.timeouts, hazards: draft.hazards })
+  }
+  return { steps, heldBack }
+}
+
+interface Draft {
+  readonly sql: string | null
+  readonly lock: LockLevel
+  readonly hazards: Hazard[]
+}
+
+function draftStep(change: Change, facts: DatabaseFacts): Draft {
+  const subject = subjectOf(change)
+  const hazard = (code: HazardCode, detail = ''): Hazard => ({
+    code,
+    message: `${subject}: ${HAZARDS[code]}${detail}`,
+  })
+  switch (change.kind) {
+    case 'create-schema':
+      return { sql: render.createSchemaSql(change.schema), lock: 'none', hazards: [] }
+    case 'create-table':
+      return { sql: render.createTableSql(change.table), lock: 'none', hazards: [] }
+    case 'add-column': {
+      const { column } = change
+      const hazards: Hazard[] = []
+      const populated = facts.populatedTables.has(tableKey(change.table))
+      if (populated && !column.nullable && column.default === null && column.identity === null) {
+        hazards.push(hazard('not-null-without-default', '; declare a default, or add it nullable and backfill'))
+      }
+      // A volatile default, serial or identity column fills every existing row: a full rewrite.
+      const volatile = functionsCalledIn(column.default?.sql ?? '').filter((fn) => facts.volatileFunctions.has(fn))
+      if (populated && (volatile.length > 0 || column.identity !== null)) {
+        hazards.push(hazard('volatile-default', volatile.length > 0 ? ` (${volatile.join(', ')})` : ' (identity)'))
+      }
+      return { sql: render.addColumnSql(change.table, column), lock: 'ACCESS EXCLUSIVE', hazards }
+    }
+    case 'alter-column-type':
+      return {
+        sql: render.alterColumnTypeSql(change.table, change.column, change.to),
+        lock: 'ACCESS EXCLUSIVE',
+        hazards: [hazard('column-type-change', ` (${change.from} → ${change.to})`)],
+      }
+    case 'alter-column-nullability':
+      return {
+        sql: render.alterColumnNullabilitySql(change.table, change.column, change.nullable),
+        lock: 'ACCESS EXCLUSIVE',
+        hazards: [hazard(change.nullable ? 'drop-not-null' : 'set-not-null')],
+      }
+    case 'alter-column-default':
+      return {
+        sql: render.alterColumnDefaultSql(change.table, change.column, change.to?.sql ?? null),
+        lock: 'ACCESS EXCLUSIVE',
+        hazards: [hazard('default-change', ` (${change.from?.sql ?? 'none'} → ${change.to?.sql ?? 'none'})`)],
+      }
+    case 'alter-column-identity':
+      return {
+        sql: null,
+        lock: 'ACCESS EXCLUSIVE',
+        hazards: [hazard('identity-change', ` (${change.from ?? 'none'} → ${change.to ?? 'none'})`)],
+      }
+    case 'alter-primary-key':
+      return {
+        sql: null,
+        lock: 'ACCESS EXCLUSIVE',
+        hazards: [hazard('primary-key-change', ` (${listOrNone(change.from)} → ${listOrNone(change.to)})`)],
+      }
+    case 'drop-column':
+      return {
+        sql: render.dropColumnSql(change.table, change.column.name),
+        lock: 'ACCESS EXCLUSIVE',
+        hazards: [hazard('drop-column')],
+      }
+    case 'drop-table':
+      return { sql: render.dropTableSql(change.table), lock: 'ACCESS EXCLUSIVE', hazards: [hazard('drop-table')] }
+  }
+}
+
+/** `call_log`, `call_log.started_at`, `audit.events`: what a change acts on. */
+export function subjectOf(change: Change): string {
+  switch (change.kind) {
+    case 'create-schema':
+      return `schema ${change.schema}`
+    case 'create-table':
+    case 'drop-table':
+    case 'alter-primary-key':
+      return displayTableName(change.table)
+    case 'add-column':
+    case 'drop-column':
+      return `${displayTableName(change.table)}.${change.column.name}`
+    case 'alter-column-type':
+    case 'alter-column-nullability':
+    case 'alter-column-default':
+    case 'alter-column-identity':
+      return `${displayTableName(change.table)}.${change.column}`
+  }
+}
+
+function listOrNone(columns: readonly string[]): string {
+  return columns.length === 0 ? 'none' : `(${columns.join(', ')})`
+}

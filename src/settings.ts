@@ -1,0 +1,122 @@
+import path from 'node:path'
+import { MigratorError } from './errors.js'
+import type { Timeouts } from './plan/plan.js'
+
+/**
+ * Settings: flags win over environment variables, which win over defaults
+ * (GUIDE section 3). Resolved once, validated up front, before anything
+ * connects.
+ */
+
+export type TargetSpec =
+  | {
+      readonly kind: 'postgres'
+      /** Holds the password: pass to the driver only, never print it. */
+      readonly url: string
+      /** The URL with its password masked: safe for logs. */
+      readonly display: string
+    }
+  | { readonly kind: 'pglite'; readonly dataDir: string; readonly display: string }
+
+export interface Settings {
+  readonly target: TargetSpec
+  readonly timeouts: Timeouts
+  /** Retries after a lock timeout (55P03) or deadlock (40P01). */
+  readonly lockRetries: number
+  /** Milliseconds to wait for a connection before giving up. */
+  readonly connectTimeoutMs: number
+  /** The module that exports `schema`. */
+  readonly schemaPath: string
+}
+
+export interface SettingsInput {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly flags: {
+    readonly databaseUrl?: string | undefined
+    readonly lockTimeout?: string | undefined
+    readonly statementTimeout?: string | undefined
+    readonly lockRetries?: string | undefined
+    readonly schema?: string | undefined
+  }
+  readonly cwd: string
+}
+
+export const DEFAULTS = {
+  lockTimeout: '5s',
+  statementTimeout: '0',
+  lockRetries: 3,
+  connectTimeoutMs: 10_000,
+  schemaPath: 'schema/index.ts',
+  pgliteDir: '.pglite',
+} as const
+
+export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
+  const lockTimeout = duration('lock timeout', flags.lockTimeout ?? env.SCHEMA_LOCK_TIMEOUT ?? DEFAULTS.lockTimeout, '--lock-timeout / SCHEMA_LOCK_TIMEOUT')
+  const statementTimeout = duration(
+    'statement timeout',
+    flags.statementTimeout ?? env.SCHEMA_STATEMENT_TIMEOUT ?? DEFAULTS.statementTimeout,
+    '--statement-timeout / SCHEMA_STATEMENT_TIMEOUT',
+  )
+  const retriesText = flags.lockRetries ?? env.SCHEMA_LOCK_RETRIES
+  const lockRetries = retriesText === undefined ? DEFAULTS.lockRetries : Number(retriesText)
+  if (!Number.isInteger(lockRetries) || lockRetries < 0 || lockRetries > 20) {
+    throw new MigratorError('settings', `lock retries "${retriesText}" is not a whole number from 0 to 20`, {
+      hint: 'set --lock-retries or SCHEMA_LOCK_RETRIES to e.g. 3',
+    })
+  }
+  return {
+    target: resolveTarget(flags.databaseUrl ?? env.DATABASE_URL, env.NODE_ENV, cwd),
+    timeouts: { lockTimeout, statementTimeout },
+    lockRetries,
+    connectTimeoutMs: DEFAULTS.connectTimeoutMs,
+    schemaPath: path.resolve(cwd, flags.schema ?? DEFAULTS.schemaPath),
+  }
+}
+
+function resolveTarget(url: string | undefined, nodeEnv: string | undefined, cwd: string): TargetSpec {
+  if (url === undefined || url.trim() === '') {
+    if (nodeEnv === 'production') {
+      throw new MigratorError('settings', 'DATABASE_URL is not set and NODE_ENV=production', {
+        hint: 'set DATABASE_URL=postgres://user:password@host:5432/db; the embedded database is for development only and is never used in production',
+      })
+    }
+    const dataDir = path.resolve(cwd, DEFAULTS.pgliteDir)
+    return { kind: 'pglite', dataDir, display: `embedded PGlite database in ${path.relative(cwd, dataDir) || '.'}/` }
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    // The text may hold a password: describe it, never echo it.
+    throw new MigratorError('settings', 'DATABASE_URL is not a valid URL', {
+      hint: 'use the form postgres://user:password@host:5432/database (percent-encode special characters in the password)',
+    })
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new MigratorError('settings', `DATABASE_URL has scheme "${parsed.protocol}"; expected postgres: or postgresql:`, {
+      hint: 'use the form postgres://user:password@host:5432/database',
+    })
+  }
+  return { kind: 'postgres', url, display: redactUrl(parsed) }
+}
+
+/** The URL with its password replaced by `***`. */
+export function redactUrl(url: URL): string {
+  const copy = new URL(url.href)
+  if (copy.password) copy.password = '***'
+  for (const key of [...copy.searchParams.keys()]) {
+    if (/pass/i.test(key)) copy.searchParams.set(key, '***')
+  }
+  return copy.href
+}
+
+/** PostgreSQL accepts `0`, `500ms`, `5s`, `2min`, `1h`; a bare number is milliseconds. */
+function duration(what: string, text: string, where: string): string {
+  const trimmed = text.trim()
+  if (!/^\d+\s*(ms|s|min|h)?$/.test(trimmed)) {
+    throw new MigratorError('settings', `${what} "${text}" is not a duration`, {
+      hint: `set ${where} to e.g. 5s, 500ms, 2min or 0 (no limit)`,
+    })
+  }
+  return trimmed.replace(/\s+/g, '')
+}

@@ -1,0 +1,101 @@
+import { mkdir } from 'node:fs/promises'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { MigratorError } from '../errors.js'
+import type { TargetSpec } from '../settings.js'
+import { PGlitePool } from './pglite-pool.js'
+
+/**
+ * Opening the target database: a real PostgreSQL through node-postgres, or
+ * the embedded PGlite on disk. Both come back as a Kysely instance on the same
+ * `PostgresDialect`, so everything above this module runs one code path.
+ */
+
+export interface Target {
+  readonly db: Kysely<unknown>
+  readonly spec: TargetSpec
+  close(): Promise<void>
+}
+
+export interface OpenOptions {
+  readonly connectTimeoutMs: number
+  /** Shown in `pg_stat_activity.application_name`, so a DBA can tell who holds a lock. */
+  readonly applicationName?: string
+}
+
+/**
+ * Opens the target and proves it answers: a bad URL, a refused or silent
+ * server and a wrong password all fail here, before any DDL.
+ */
+export async function openTarget(spec: TargetSpec, options: OpenOptions): Promise<Target> {
+  return spec.kind === 'postgres' ? openPostgres(spec, options) : openPGlite(spec)
+}
+
+async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, options: OpenOptions): Promise<Target> {
+  const pool = new pg.Pool({
+    connectionString: spec.url,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    application_name: options.applicationName ?? 'schema-migrate',
+    max: 1,
+  })
+  // An idle client whose server went away emits 'error'; without a listener node exits. The next query reports it.
+  pool.on('error', () => {})
+  try {
+    const client = await pool.connect()
+    client.release()
+  } catch (error) {
+    await pool.end().catch(() => {})
+    throw new MigratorError('connect', `cannot connect to ${spec.display}: ${describeConnectError(error)}`, {
+      hint: connectHint(error),
+      cause: error,
+    })
+  }
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
+  return { db, spec, close: () => db.destroy() }
+}
+
+async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promise<Target> {
+  let pglite
+  try {
+    await mkdir(spec.dataDir, { recursive: true })
+    // Loaded on demand: PGlite's WebAssembly costs start-up time that PostgreSQL targets never need.
+    const { PGlite } = await import('@electric-sql/pglite')
+    pglite = await PGlite.create(spec.dataDir)
+  } catch (error) {
+    throw new MigratorError('connect', `cannot open the ${spec.display}: ${errorText(error)}`, {
+      hint: `check that ${spec.dataDir} is writable, or set DATABASE_URL to use a PostgreSQL server`,
+      cause: error,
+    })
+  }
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
+  return { db, spec, close: () => db.destroy() }
+}
+
+function describeConnectError(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'nothing is listening there (ECONNREFUSED)'
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `the host name does not resolve (${code})`
+    case '28P01':
+    case '28000':
+      return `authentication failed (SQLSTATE ${code})`
+    case '3D000':
+      return `the database does not exist (SQLSTATE ${code})`
+    default:
+      return errorText(error)
+  }
+}
+
+function connectHint(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  if (code === '28P01' || code === '28000') return 'check the user and password in DATABASE_URL'
+  if (code === '3D000') return 'create the database first, or fix its name in DATABASE_URL'
+  return 'check the host and port in DATABASE_URL and that the server is running'
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
