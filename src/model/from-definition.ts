@@ -19,7 +19,12 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
   const tables: TableModel[] = []
   const seen = new Map<string, TableDefinition>()
 
-  for (const declared of definition.tables) {
+  for (const [index, declared] of definition.tables.entries()) {
+    // A circular import leaves `undefined` here; say so rather than fail on a property read.
+    if (declared?.kind !== 'table-definition') {
+      problems.push(`defineSchema argument ${index + 1} is not a table: declare it with table(...)`)
+      continue
+    }
     const where = locate(declared)
     checkIdentifier(declared.schema, `schema name of ${where}`, problems)
     checkIdentifier(declared.name, `table name ${where}`, problems)

@@ -1,0 +1,153 @@
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli, PROJECT_SCHEMA } from './support/cli.js'
+import { createDatabase } from './support/database.js'
+import { enabledTargets } from './support/targets.js'
+
+const PRE_109 = `
+  CREATE TABLE call_log (
+    id bigserial PRIMARY KEY,
+    call_sid text NOT NULL,
+    from_number text,
+    to_number text,
+    status text NOT NULL DEFAULT 'queued',
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+  INSERT INTO call_log (call_sid) SELECT 'CA' || g FROM generate_series(1, 1000) g;`
+
+const NEW_COLUMNS = ['started_at', 'ended_at', 'duration_sec', 'summary_status']
+
+let workDir: string
+beforeAll(async () => {
+  workDir = await mkdtemp(path.join(os.tmpdir(), 'schema-cli-'))
+})
+afterAll(async () => {
+  await rm(workDir, { recursive: true, force: true })
+})
+
+describe('embedded default (no DATABASE_URL)', () => {
+  it('plans call_log on PGlite in ./.pglite and says so on stderr', async () => {
+    const cwd = await mkdtemp(path.join(workDir, 'embedded-'))
+    const result = await runCli(['plan', '--schema', PROJECT_SCHEMA], { cwd })
+    expect(result.stderr).toContain('DATABASE_URL is not set; using the embedded PGlite database in .pglite/')
+    expect(result.stdout).toContain('1. create table call_log')
+    expect(result.stdout).toContain('CREATE TABLE IF NOT EXISTS "public"."call_log"')
+    expect(result.code).toBe(0)
+    expect(existsSync(path.join(cwd, '.pglite'))).toBe(true)
+  })
+
+  it('refuses under NODE_ENV=production, creating nothing', async () => {
+    const cwd = await mkdtemp(path.join(workDir, 'production-'))
+    const result = await runCli(['plan', '--schema', PROJECT_SCHEMA], { cwd, env: { NODE_ENV: 'production' } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('DATABASE_URL is not set and NODE_ENV=production')
+    expect(result.stdout).toBe('')
+    expect(existsSync(path.join(cwd, '.pglite'))).toBe(false)
+  })
+})
+
+describe('bad input fails before any database work, exit 1', () => {
+  it('a schema module that throws on import names the file', async () => {
+    const file = path.join(workDir, 'broken-schema.ts')
+    await writeFile(file, `throw new Error('boom at import')\n`)
+    const result = await runCli(['verify', '--schema', file], { env: { NODE_ENV: 'production', DATABASE_URL: 'postgres://u:pw-unused@127.0.0.1:1/db' } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('broken-schema.ts failed to load: Error: boom at import')
+  })
+
+  it('an unknown --allow code lists the known ones', async () => {
+    const result = await runCli(['plan', '--allow', 'drop-everything'], { env: { DATABASE_URL: 'postgres://u:pw-unused@127.0.0.1:1/db' } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('unknown hazard code "drop-everything"')
+    expect(result.stderr).toContain('column-type-change')
+  })
+
+  it('a malformed DATABASE_URL is described, never echoed', async () => {
+    const result = await runCli(['verify'], { env: { DATABASE_URL: 'postgres://user:s3cret@host:notaport/db' } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('DATABASE_URL is not a valid URL')
+    expect(result.stderr + result.stdout).not.toContain('s3cret')
+  })
+})
+
+describe.runIf(enabledTargets().includes('postgres'))('against a real PostgreSQL holding the pre-109 call_log', () => {
+  let database: Awaited<ReturnType<typeof createDatabase>>
+  const snapshot = async () => {
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    try {
+      const columns = await client.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_name = 'call_log' ORDER BY ordinal_position`,
+      )
+      const rows = await client.query('SELECT count(*)::int AS n FROM call_log')
+      return { columns: columns.rows.map((r) => r.column_name as string), rows: rows.rows[0].n as number }
+    } finally {
+      await client.end()
+    }
+  }
+
+  beforeAll(async () => {
+    database = await createDatabase()
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    await client.query(PRE_109)
+    await client.end()
+  })
+  afterAll(async () => {
+    await database?.drop()
+  })
+
+  it('plan --dry-run shows exactly four guarded ADD COLUMN IF NOT EXISTS steps and changes nothing', async () => {
+    const before = await snapshot()
+    const result = await runCli(['plan', '--dry-run'], { env: { DATABASE_URL: database.url } })
+    expect(result.code).toBe(0)
+    const adds = result.stdout.match(/ALTER TABLE "public"\."call_log" ADD COLUMN IF NOT EXISTS "\w+"/g)
+    expect(adds).toEqual(NEW_COLUMNS.map((c) => `ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "${c}"`))
+    expect(result.stdout).toContain('Summary: 4 steps (4 add column); 0 held back.')
+    expect(result.stdout).toContain('lock: ACCESS EXCLUSIVE · lock_timeout 5s · statement_timeout 0')
+    expect(await snapshot()).toEqual(before)
+  })
+
+  it('plan --json gives the same four steps to machines', async () => {
+    const result = await runCli(['plan', '--json', '--dry-run', '--lock-timeout', '2s'], { env: { DATABASE_URL: database.url } })
+    expect(result.code).toBe(0)
+    const plan = JSON.parse(result.stdout)
+    expect(plan.steps.map((s: { subject: string }) => s.subject)).toEqual(NEW_COLUMNS.map((c) => `call_log.${c}`))
+    expect(plan.steps.every((s: { lockTimeout: string; lock: string }) => s.lockTimeout === '2s' && s.lock === 'ACCESS EXCLUSIVE')).toBe(true)
+    expect(plan.target).not.toContain('test-password')
+  })
+
+  it('verify exits 2 and names the four missing columns', async () => {
+    const result = await runCli(['verify'], { env: { DATABASE_URL: database.url } })
+    expect(result.code).toBe(2)
+    for (const column of NEW_COLUMNS) expect(result.stdout).toMatch(new RegExp(`call_log\\.${column}: column is missing`))
+    expect(result.stdout).toContain('4 differences')
+  })
+
+  it('verify --json, and exit 0 once the columns exist', async () => {
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    await client.query(
+      'ALTER TABLE call_log ADD COLUMN started_at timestamptz, ADD COLUMN ended_at timestamptz, ADD COLUMN duration_sec int, ADD COLUMN summary_status text',
+    )
+    await client.end()
+    const result = await runCli(['verify', '--json'], { env: { DATABASE_URL: database.url } })
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({ matches: true, mismatches: [], extras: [] })
+  })
+
+  it('a wrong password fails at connect, exit 1, and the password appears nowhere', async () => {
+    const url = new URL(database.url)
+    url.password = 'wrong-Pa55word'
+    const result = await runCli(['verify'], { env: { DATABASE_URL: url.href } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('failed at the connect stage')
+    expect(result.stderr).toContain('authentication failed (SQLSTATE 28P01)')
+    expect(result.stderr).toContain('postgres://postgres:***@')
+    expect(result.stdout + result.stderr).not.toContain('wrong-Pa55word')
+  })
+})

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import { inject } from 'vitest'
+import { openTarget } from '../../src/target/open.js'
+import { PGlitePool } from '../../src/target/pglite-pool.js'
+import type { TargetName } from './targets.js'
+
+/**
+ * A fresh, empty database on a target for one test.
+ *
+ * PostgreSQL: a new database on the shared test server, opened through the
+ * production `openTarget`. PGlite: one in-memory instance per test file
+ * (start-up costs seconds), wiped back to an empty `public` before each use,
+ * driven through the production `PGlitePool`.
+ */
+export interface TestDatabase {
+  readonly db: Kysely<unknown>
+  /** `postgres://...` of this database; `null` on PGlite. */
+  readonly url: string | null
+  /** Runs SQL text that may hold several statements (fixtures only). */
+  exec(text: string): Promise<void>
+}
+
+export async function withTestDatabase<T>(target: TargetName, run: (database: TestDatabase) => Promise<T>): Promise<T> {
+  return target === 'postgres' ? withPostgres(run) : withPGlite(run)
+}
+
+/** Superuser URL of a database on the test server. */
+export function serverUrl(database = 'postgres'): string {
+  const base = inject('postgresUrl')
+  if (!base) throw new Error('the postgres test target is off (SCHEMA_TEST_TARGETS)')
+  return `${base}/${database}`
+}
+
+export async function createDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `t_${randomBytes(6).toString('hex')}`
+  await adminQuery(`CREATE DATABASE ${name}`)
+  return { name, url: serverUrl(name), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl() })
+  await client.connect()
+  try {
+    await client.query(text)
+  } finally {
+    await client.end()
+  }
+}
+
+async function withPostgres<T>(run: (database: TestDatabase) => Promise<T>): Promise<T> {
+  const database = await createDatabase()
+  const target = await openTarget(
+    { kind: 'postgres', url: database.url, display: database.name },
+    { connectTimeoutMs: 10_000 },
+  )
+  try {
+    return await run({
+      db: target.db,
+      url: database.url,
+      exec: async (text) => {
+        const client = new pg.Client({ connectionString: database.url })
+        await client.connect()
+        try {
+          await client.query(text)
+        } finally {
+          await client.end()
+        }
+      },
+    })
+  } finally {
+    await target.close()
+    await database.drop()
+  }
+}
+
+let shared: Promise<PGlite> | undefined
+
+async function withPGlite<T>(run: (database: TestDatabase) => Promise<T>): Promise<T> {
+  shared ??= PGlite.create()
+  const pglite = await shared
+  await pglite.exec(`
+    DO $$ DECLARE s text; BEGIN
+      FOR s IN SELECT nspname FROM pg_namespace
+               WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND nspname NOT LIKE 'pg_temp%'
+                 AND nspname NOT LIKE 'pg_toast_temp%'
+      LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP;
+    END $$;
+    CREATE SCHEMA public;`)
+  // The pool's end() would close the shared instance; this Kysely is dropped without destroy().
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
+  return run({ db, url: null, exec: async (text) => void (await pglite.exec(text)) })
+}
+
+/** Row count of a table, for "nothing was lost" checks. */
+export async function countRows(db: Kysely<unknown>, table: string): Promise<number> {
+  const { rows } = await sql<{ n: string }>`SELECT count(*)::text AS n FROM ${sql.table(table)}`.execute(db)
+  return Number(rows[0]?.n)
+}
