@@ -25,8 +25,12 @@ export interface Settings {
   readonly lockRetries: number
   /** Milliseconds to wait for a connection before giving up. */
   readonly connectTimeoutMs: number
+  /** How long `schema:apply` waits for another runner's migration lock. */
+  readonly lockWaitMs: number
   /** The module that exports `schema`. */
   readonly schemaPath: string
+  /** Where generated migrations are written and read. */
+  readonly migrationsDir: string
 }
 
 export interface SettingsInput {
@@ -36,7 +40,9 @@ export interface SettingsInput {
     readonly lockTimeout?: string | undefined
     readonly statementTimeout?: string | undefined
     readonly lockRetries?: string | undefined
+    readonly lockWait?: string | undefined
     readonly schema?: string | undefined
+    readonly migrations?: string | undefined
   }
   readonly cwd: string
 }
@@ -46,7 +52,9 @@ export const DEFAULTS = {
   statementTimeout: '0',
   lockRetries: 3,
   connectTimeoutMs: 10_000,
+  lockWait: '60s',
   schemaPath: 'schema/index.ts',
+  migrationsDir: 'generated-migrations',
   pgliteDir: '.pglite',
 } as const
 
@@ -69,7 +77,11 @@ export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
     timeouts: { lockTimeout, statementTimeout },
     lockRetries,
     connectTimeoutMs: DEFAULTS.connectTimeoutMs,
+    lockWaitMs: durationMs(
+      duration('migration lock wait', flags.lockWait ?? env.SCHEMA_APPLY_LOCK_WAIT ?? DEFAULTS.lockWait, '--lock-wait / SCHEMA_APPLY_LOCK_WAIT'),
+    ),
     schemaPath: path.resolve(cwd, flags.schema ?? DEFAULTS.schemaPath),
+    migrationsDir: path.resolve(cwd, flags.migrations ?? DEFAULTS.migrationsDir),
   }
 }
 
@@ -108,6 +120,14 @@ export function redactUrl(url: URL): string {
     if (/pass/i.test(key)) copy.searchParams.set(key, '***')
   }
   return copy.href
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000 }
+
+/** Milliseconds of a duration `duration()` accepted. */
+export function durationMs(text: string): number {
+  const [, amount = '0', unit = 'ms'] = /^(\d+)(ms|s|min|h)?$/.exec(text) ?? []
+  return Number(amount) * (UNIT_MS[unit] ?? 1)
 }
 
 /** PostgreSQL accepts `0`, `500ms`, `5s`, `2min`, `1h`; a bare number is milliseconds. */

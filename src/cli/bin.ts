@@ -1,11 +1,32 @@
 #!/usr/bin/env node
 import { main } from './main.js'
 
-/** Process entry: the only place that touches stdout, stderr and the exit code. */
-const code = await main(process.argv.slice(2), {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
-})
+/**
+ * Process entry: the only place that touches stdout, stderr, signals and the
+ * exit code.
+ *
+ * SIGINT and SIGTERM abort the run instead of killing the process: apply
+ * cancels its running statement, rolls back the open transaction and exits
+ * non-zero (130 or 143). A second signal exits at once; the server then rolls
+ * back when the connection drops.
+ */
+const controller = new AbortController()
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143)
+    process.stderr.write(`schema: ${signal} received; rolling back\n`)
+    controller.abort(signal)
+  })
+}
+
+const code = await main(
+  process.argv.slice(2),
+  {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+  },
+  controller.signal,
+)
 process.exitCode = code
 // Everything is closed by now; if a stray handle still holds the event loop, do not let it keep a
 // one-shot migrate container alive. The timer is unref'd, so a clean exit never waits for it.

@@ -1,43 +1,44 @@
 import { parseArgs } from 'node:util'
 import { MigratorError } from '../errors.js'
-import { loadSchema } from '../load-schema.js'
 import { HAZARD_CODES, type HazardCode, isHazardCode } from '../plan/hazards.js'
-import { compare, planAgainst } from '../pipeline.js'
 import { resolveSettings, type Settings } from '../settings.js'
-import { openTarget, type Target } from '../target/open.js'
-import { planJson, renderPlan, renderVerify, verifyReport } from './render.js'
+import { runApply } from './apply-command.js'
+import { type CommandOptions, type Io, renderError } from './command.js'
+import { runPlan, runVerify } from './plan-commands.js'
 
 /**
- * The command line: parses arguments, wires the stages, prints, and owns the
- * exit code. Nothing below this module prints or exits.
+ * The command line: parses arguments, resolves settings, dispatches. The
+ * command modules wire the stages and print; nothing below `src/cli` prints
+ * or exits.
  *
  * Exit codes: 0 success, 1 error, 2 schema mismatch (verify).
  */
 
-const EXIT = { ok: 0, error: 1, mismatch: 2 } as const
-
 const USAGE = `usage: schema <command> [options]
 
 commands:
-  plan      introspect the target, diff it with schema/, print the guarded steps
+  plan      introspect the target, diff it with schema/, print the guarded steps,
+            write them to generated-migrations/ as a new migration
+  apply     apply pending generated migrations with production settings, then
+            assert that the live schema matches schema/
   verify    read-only: check the live target against schema/ (exit 2 on mismatch)
 
 options:
-  --json                    machine-readable output on stdout
+  --json                    machine-readable output on stdout (apply: one JSON event per line)
   --dry-run                 (plan) write nothing
   --allow <codes>           (plan) plan steps with these hazards, comma-separated: ${HAZARD_CODES.join(', ')}
   --schema <path>           the module exporting \`schema\` (default schema/index.ts)
+  --migrations <dir>        generated migrations (default generated-migrations/)
   --database-url <url>      target database (default $DATABASE_URL; unset: embedded PGlite in .pglite/)
   --lock-timeout <d>        per DDL statement (default $SCHEMA_LOCK_TIMEOUT or 5s)
   --statement-timeout <d>   per DDL statement (default $SCHEMA_STATEMENT_TIMEOUT or 0, no limit)
-  --lock-retries <n>        retries after a lock timeout (default $SCHEMA_LOCK_RETRIES or 3)`
+  --lock-retries <n>        retries after a lock timeout or deadlock (default $SCHEMA_LOCK_RETRIES or 3)
+  --lock-wait <d>           (apply) wait for another runner's migration lock (default $SCHEMA_APPLY_LOCK_WAIT or 60s)`
 
-interface Io {
-  readonly out: (text: string) => void
-  readonly err: (text: string) => void
-}
+const COMMANDS = ['plan', 'apply', 'verify'] as const
+type Command = (typeof COMMANDS)[number]
 
-export async function main(argv: readonly string[], io: Io): Promise<number> {
+export async function main(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
   let parsed
   try {
     parsed = parseArgs({
@@ -48,26 +49,28 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         'dry-run': { type: 'boolean', default: false },
         allow: { type: 'string', multiple: true },
         schema: { type: 'string' },
+        migrations: { type: 'string' },
         'database-url': { type: 'string' },
         'lock-timeout': { type: 'string' },
         'statement-timeout': { type: 'string' },
         'lock-retries': { type: 'string' },
+        'lock-wait': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     })
   } catch (error) {
     io.err(`${(error as Error).message}\n\n${USAGE}`)
-    return EXIT.error
+    return 1
   }
   const { values, positionals } = parsed
   const command = positionals[0]
-  if (values.help || command === undefined) {
-    ;(values.help ? io.out : io.err)(USAGE)
-    return values.help ? EXIT.ok : EXIT.error
+  if (values.help) {
+    io.out(USAGE)
+    return 0
   }
-  if (command !== 'plan' && command !== 'verify') {
-    io.err(`unknown command "${command}"\n\n${USAGE}`)
-    return EXIT.error
+  if (!isCommand(command)) {
+    io.err(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n\n${USAGE}`)
+    return 1
   }
 
   let settings: Settings | undefined
@@ -79,65 +82,36 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         lockTimeout: values['lock-timeout'],
         statementTimeout: values['statement-timeout'],
         lockRetries: values['lock-retries'],
+        lockWait: values['lock-wait'],
         schema: values.schema,
+        migrations: values.migrations,
       },
       cwd: process.cwd(),
     })
-    const allow = parseAllow(values.allow ?? [])
-    const declared = await loadSchema(settings.schemaPath)
-    if (settings.target.kind === 'pglite') {
-      io.err(`schema: DATABASE_URL is not set; using the ${settings.target.display} (set DATABASE_URL for a real server)`)
+    const options: CommandOptions = {
+      settings,
+      json: values.json,
+      dryRun: values['dry-run'],
+      allow: parseAllow(values.allow ?? []),
+      signal,
     }
-
-    const target = await openTarget(settings.target, { connectTimeoutMs: settings.connectTimeoutMs })
-    try {
-      return command === 'plan'
-        ? await runPlan(target, { declared, settings, allow, json: values.json }, io)
-        : await runVerify(target, { declared, json: values.json }, io)
-    } finally {
-      await target.close()
+    const scrubbed: Io = { out: io.out, err: (text) => io.err(scrub(text, settings)) }
+    switch (command) {
+      case 'plan':
+        return await runPlan(options, scrubbed)
+      case 'verify':
+        return await runVerify(options, scrubbed)
+      case 'apply':
+        return await runApply(options, { out: (text) => io.out(scrub(text, settings)), err: scrubbed.err })
     }
   } catch (error) {
     io.err(scrub(renderError(command, error), settings))
-    return EXIT.error
+    return 1
   }
 }
 
-async function runPlan(
-  target: Target,
-  request: { declared: Awaited<ReturnType<typeof loadSchema>>; settings: Settings; allow: Set<HazardCode>; json: boolean },
-  io: Io,
-): Promise<number> {
-  const { plan } = await planAgainst(target.db, {
-    declared: request.declared,
-    timeouts: request.settings.timeouts,
-    allow: request.allow,
-  })
-  if (request.json) {
-    io.out(JSON.stringify({ target: target.spec.display, ...planJson(plan) }, null, 2))
-  } else {
-    io.out(`Target: ${target.spec.display}\n`)
-    io.out(renderPlan(plan))
-  }
-  return EXIT.ok
-}
-
-async function runVerify(
-  target: Target,
-  request: { declared: Awaited<ReturnType<typeof loadSchema>>; json: boolean },
-  io: Io,
-): Promise<number> {
-  const { changes } = await compare(target.db, request.declared)
-  const report = verifyReport(changes)
-  const matches = report.mismatches.length === 0
-  if (request.json) {
-    io.out(JSON.stringify({ target: target.spec.display, matches, ...report }, null, 2))
-  } else {
-    const columns = request.declared.tables.reduce((n, t) => n + t.columns.length, 0)
-    io.out(`Target: ${target.spec.display}\n`)
-    io.out(renderVerify(report, { tables: request.declared.tables.length, columns }))
-  }
-  return matches ? EXIT.ok : EXIT.mismatch
+function isCommand(command: string | undefined): command is Command {
+  return (COMMANDS as readonly (string | undefined)[]).includes(command)
 }
 
 function parseAllow(values: readonly string[]): Set<HazardCode> {
@@ -151,22 +125,11 @@ function parseAllow(values: readonly string[]): Set<HazardCode> {
   return new Set(codes as HazardCode[])
 }
 
-function renderError(command: string, error: unknown): string {
-  if (error instanceof MigratorError) {
-    const lines = [`schema ${command} failed at the ${error.stage} stage: ${error.message}`]
-    if (error.hint) lines.push(`fix: ${error.hint}`)
-    return lines.join('\n')
-  }
-  const sqlState = (error as { code?: unknown }).code
-  const detail = error instanceof Error ? error.message : String(error)
-  return `schema ${command} failed: ${detail}${typeof sqlState === 'string' ? ` (SQLSTATE ${sqlState})` : ''}`
-}
-
 /**
- * Last line of defence: no error output carries the database password, even if
- * a driver message were to quote it. (Messages never include the URL itself.)
- * A password of under four characters cannot be told apart from ordinary words,
- * so masking it would only garble the message.
+ * Last line of defence: no output carries the database password, even if a
+ * driver message were to quote it. (Messages never include the URL itself.)
+ * A password of under four characters cannot be told apart from ordinary
+ * words, so masking it would only garble the message.
  */
 function scrub(text: string, settings: Settings | undefined): string {
   const target = settings?.target

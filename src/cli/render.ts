@@ -113,6 +113,7 @@ function indent(text: string, prefix: string): string[] {
   return text.split('\n').map((line, i) => (i === 0 ? prefix : pad) + line)
 }
 
-function count(n: number, noun: string): string {
+/** `1 step`, `3 steps`. */
+export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`
 }

@@ -80,6 +80,10 @@ export function dropColumnSql(t: TableName, name: string): string {
   return render(sql`ALTER TABLE ${table(t)} DROP COLUMN IF EXISTS ${column(name)}`)
 }
 
+export function dropSchemaSql(schema: string): string {
+  return render(sql`DROP SCHEMA IF EXISTS ${sql.id(schema)}`)
+}
+
 export function dropTableSql(t: TableName): string {
   return render(sql`DROP TABLE IF EXISTS ${table(t)}`)
 }

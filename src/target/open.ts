@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises'
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely'
 import pg from 'pg'
 import { MigratorError } from '../errors.js'
 import type { TargetSpec } from '../settings.js'
@@ -14,6 +14,12 @@ import { PGlitePool } from './pglite-pool.js'
 export interface Target {
   readonly db: Kysely<unknown>
   readonly spec: TargetSpec
+  /**
+   * Cancels whatever statement the backend `pid` is running, from a separate
+   * connection (as psql's Ctrl-C does); its transaction then rolls back.
+   * A no-op on PGlite, which runs in this process and cannot be interrupted mid-statement.
+   */
+  cancelBackend(pid: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -50,8 +56,49 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
       cause: error,
     })
   }
-  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
-  return { db, spec, close: () => db.destroy() }
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new SingleStatementPool(pool) }) })
+  const cancelBackend = async (pid: number) => {
+    const client = new pg.Client({ connectionString: spec.url, connectionTimeoutMillis: options.connectTimeoutMs })
+    client.on('error', () => {})
+    try {
+      await client.connect()
+      await client.query({ text: 'SELECT pg_cancel_backend($1)', values: [pid] })
+    } finally {
+      await client.end().catch(() => {})
+    }
+  }
+  return { db, spec, cancelBackend, close: () => db.destroy() }
+}
+
+/**
+ * node-postgres sends a query without parameters over the simple protocol,
+ * which runs any number of `;`-separated statements. Every query here goes
+ * over the extended protocol instead, which runs exactly one: a declared
+ * default or name can never smuggle in a second statement.
+ */
+class SingleStatementPool implements PostgresPool {
+  readonly #pool: pg.Pool
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool
+  }
+
+  async connect(): Promise<PostgresPoolClient> {
+    const client = await this.#pool.connect()
+    return {
+      query: ((text: unknown, values?: readonly unknown[]) => {
+        if (typeof text !== 'string') return client.query(text as pg.Submittable) // a cursor (streamQuery)
+        // `queryMode` exists since pg 8.12; @types/pg does not list it yet.
+        const config = { text, values: values ? [...values] : [], queryMode: 'extended' }
+        return client.query(config as pg.QueryConfig)
+      }) as unknown as PostgresPoolClient['query'],
+      release: (destroy?: boolean) => client.release(destroy),
+    }
+  }
+
+  end(): Promise<void> {
+    return this.#pool.end()
+  }
 }
 
 async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promise<Target> {
@@ -68,7 +115,7 @@ async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promis
     })
   }
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
-  return { db, spec, close: () => db.destroy() }
+  return { db, spec, cancelBackend: async () => {}, close: () => db.destroy() }
 }
 
 function describeConnectError(error: unknown): string {

@@ -1,0 +1,221 @@
+import { IndentationText, Project, QuoteKind, ts, VariableDeclarationKind, type WriterFunction } from 'ts-morph'
+import type { Change } from '../diff/diff.js'
+import type { Step } from '../plan/plan.js'
+import { dropColumnSql, dropSchemaSql, dropTableSql } from '../plan/render-sql.js'
+import { type MigrationStep, checksumOf } from './migration.js'
+
+/**
+ * Emits a generated migration as a TypeScript module, with ts-morph.
+ *
+ * The module is data first (`steps`, which `schema:apply` runs with its own
+ * timeouts and retries) and a Kysely migration second (`up`/`down`, so
+ * Kysely's `Migrator` can run it too). Output is deterministic: the same plan
+ * and schema give byte-identical text, with no dates or machine details.
+ */
+
+export interface EmitInput {
+  readonly name: string
+  readonly schemaHash: string
+  readonly steps: readonly Step[]
+}
+
+export function renderMigration(input: EmitInput): string {
+  const steps: MigrationStep[] = input.steps.map((step) => ({
+    kind: step.change.kind,
+    subject: step.subject,
+    lock: step.lock,
+    hazards: step.hazards.map((hazard) => hazard.code),
+    sql: step.sql,
+  }))
+  const down = downStatements(input.steps.map((step) => step.change))
+
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Single },
+  })
+  const file = project.createSourceFile(`${input.name}.ts`)
+  file.addStatements(header(input, steps))
+  file.addImportDeclaration({
+    moduleSpecifier: 'kysely',
+    namedImports: [{ name: 'Kysely', isTypeOnly: true }, { name: 'sql' }],
+  })
+  file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    declarations: [{ name: 'schemaHash', initializer: literal(input.schemaHash) }],
+  })
+  file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['What `schema:apply` runs, in order, one statement per step, in one transaction.'],
+    declarations: [{ name: 'steps', initializer: (writer) => writeSteps(writer, steps) }],
+  })
+  file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: [
+      down === null
+        ? 'Not every step can be undone, so there is no `down`.'
+        : 'Undoes the steps, newest first. Dropping what a step added deletes any data written to it since.',
+    ],
+    declarations: [{ name: 'downSteps', initializer: down === null ? 'null' : (writer) => writeList(writer, down) }],
+  })
+  file.addFunction({
+    isExported: true,
+    isAsync: true,
+    name: 'up',
+    docs: ["For Kysely's `Migrator`; `schema:apply` runs `steps` itself, with lock timeouts and retries."],
+    parameters: [{ name: 'db', type: 'Kysely<unknown>' }],
+    returnType: 'Promise<void>',
+    statements: ['for (const step of steps) await sql.raw(step.sql).execute(db)'],
+  })
+  if (down !== null) {
+    file.addFunction({
+      isExported: true,
+      isAsync: true,
+      name: 'down',
+      parameters: [{ name: 'db', type: 'Kysely<unknown>' }],
+      returnType: 'Promise<void>',
+      statements: ['for (const statement of downSteps) await sql.raw(statement).execute(db)'],
+    })
+  }
+  file.formatText({ indentSize: 2, convertTabsToSpaces: true, semicolons: ts.SemicolonPreference.Remove })
+  // One blank line between top-level statements (not between a doc comment and what it documents).
+  return file
+    .getFullText()
+    .replace(/([^/])\n(?=export |\/\*\* )/g, '$1\n\n')
+    .replace(/\n{3,}/g, '\n\n')
+}
+
+/**
+ * Name of the next migration: a sequence number after the highest existing
+ * one, then what it does (`0002_call_log_add_started_at_ended_at`).
+ */
+export function nextMigrationName(existing: readonly string[], steps: readonly Step[]): string {
+  const highest = existing.reduce((max, name) => Math.max(max, Number.parseInt(name, 10) || 0), 0)
+  const number = String(highest + 1).padStart(4, '0')
+  return `${number}_${slugOf(steps)}`
+}
+
+function slugOf(steps: readonly Step[]): string {
+  const words: string[] = []
+  let lastVerb = ''
+  let lastTable = ''
+  for (const step of steps) {
+    const [verb, table, object] = slugParts(step.change)
+    if (table !== lastTable) words.push(table)
+    if (verb !== lastVerb || table !== lastTable) words.push(verb)
+    if (object) words.push(object)
+    lastVerb = verb
+    lastTable = table
+  }
+  const slug = words
+    .join('_')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+  // Long plans get a short name; the file's header lists every step.
+  const cut = slug.length <= 60 ? slug : slug.slice(0, slug.lastIndexOf('_', 60))
+  return cut || 'changes'
+}
+
+function slugParts(change: Change): [verb: string, table: string, object: string] {
+  switch (change.kind) {
+    case 'create-schema':
+      return ['create_schema', '', change.schema]
+    case 'create-table':
+      return ['create', '', change.table.name]
+    case 'drop-table':
+      return ['drop', '', change.table.name]
+    case 'add-column':
+      return ['add', change.table.name, change.column.name]
+    case 'drop-column':
+      return ['drop', change.table.name, change.column.name]
+    case 'alter-primary-key':
+      return ['alter_primary_key', change.table.name, '']
+    case 'alter-column-type':
+    case 'alter-column-nullability':
+    case 'alter-column-default':
+    case 'alter-column-identity':
+      return ['alter', change.table.name, change.column]
+  }
+}
+
+/** Statements that undo `changes`, newest first, or `null` if any change cannot be undone safely. */
+function downStatements(changes: readonly Change[]): string[] | null {
+  const statements: string[] = []
+  for (const change of [...changes].reverse()) {
+    switch (change.kind) {
+      case 'create-schema':
+        statements.push(dropSchemaSql(change.schema))
+        break
+      case 'create-table':
+        statements.push(dropTableSql(change.table))
+        break
+      case 'add-column':
+        statements.push(dropColumnSql(change.table, change.column.name))
+        break
+      default:
+        return null
+    }
+  }
+  return statements
+}
+
+function header(input: EmitInput, steps: readonly MigrationStep[]): string {
+  const lines = [
+    `Generated by \`npm run schema:plan\`. Do not edit: \`schema:apply\` records the checksum of`,
+    'these steps when it applies them and refuses this file if they change afterwards.',
+    '',
+    `Planned from schema ${input.schemaHash}`,
+    `Checksum ${checksumOf(steps)}`,
+    '',
+    'Steps:',
+    ...steps.map(
+      (step, i) =>
+        `  ${i + 1}. ${step.kind} ${step.subject} (lock: ${step.lock}; hazards: ${step.hazards.length === 0 ? 'none' : step.hazards.join(', ')})`,
+    ),
+  ]
+  return `/*\n${lines.map((line) => ` *${line ? ` ${line.replaceAll('*/', '* /')}` : ''}`).join('\n')}\n */\n`
+}
+
+function writeSteps(writer: Parameters<WriterFunction>[0], steps: readonly MigrationStep[]): void {
+  writer.write('[').newLine()
+  writer.indent(() => {
+    for (const step of steps) {
+      writer.write('{').newLine()
+      writer.indent(() => {
+        writer.writeLine(`kind: ${literal(step.kind)},`)
+        writer.writeLine(`subject: ${literal(step.subject)},`)
+        writer.writeLine(`lock: ${literal(step.lock)},`)
+        writer.writeLine(`hazards: ${arrayOf(step.hazards)},`)
+        writer.writeLine(`sql: ${templateLiteral(step.sql)},`)
+      })
+      writer.write('},').newLine()
+    }
+  })
+  writer.write('] as const')
+}
+
+function writeList(writer: Parameters<WriterFunction>[0], statements: readonly string[]): void {
+  writer.write('[').newLine()
+  writer.indent(() => {
+    for (const statement of statements) writer.writeLine(`${templateLiteral(statement)},`)
+  })
+  writer.write(']')
+}
+
+/** SQL as a template literal, so multi-line DDL reads as it runs and quotes need no escaping. */
+function templateLiteral(text: string): string {
+  return `\`${text.replaceAll('\\', '\\\\').replaceAll('`', '\\`').replaceAll('${', '\\${')}\``
+}
+
+/** A string as a single-quoted TypeScript literal. */
+function literal(text: string): string {
+  const escaped = JSON.stringify(text).slice(1, -1).replaceAll('\\"', '"').replaceAll("'", "\\'")
+  return `'${escaped}'`
+}
+
+function arrayOf(items: readonly string[]): string {
+  return `[${items.map(literal).join(', ')}]`
+}

@@ -1,0 +1,117 @@
+import { mkdir, open, readdir } from 'node:fs/promises'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { MigratorError } from '../errors.js'
+import { type GeneratedMigration, type MigrationStep, checksumOf } from './migration.js'
+
+/**
+ * Reading and writing `generated-migrations/`.
+ *
+ * A migration file is named `NNNN_slug.ts`; the name orders it. Anything else
+ * in the folder that looks like a migration is an error, not silently skipped.
+ */
+
+const MIGRATION_FILE = /^(\d{4,})_[a-z0-9_]+\.ts$/
+
+/** Every migration in `dir`, in order. A missing folder holds none. */
+export async function loadMigrations(dir: string): Promise<GeneratedMigration[]> {
+  let entries: string[]
+  try {
+    entries = await readdir(dir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw new MigratorError('migrations', `cannot read ${dir}: ${(error as Error).message}`, {
+      hint: 'check that the generated-migrations folder is readable',
+      cause: error,
+    })
+  }
+
+  const files = entries.filter((entry) => entry.endsWith('.ts') && !entry.endsWith('.d.ts')).sort()
+  const strays = files.filter((file) => !MIGRATION_FILE.test(file))
+  if (strays.length > 0) {
+    throw new MigratorError('migrations', `${dir} holds files that are not generated migrations: ${strays.join(', ')}`, {
+      hint: 'generated migrations are named NNNN_name.ts by schema:plan; move other files elsewhere',
+    })
+  }
+  const numbers = new Map<string, string>()
+  for (const file of files) {
+    const number = String(Number.parseInt(file, 10))
+    const other = numbers.get(number)
+    if (other) {
+      throw new MigratorError('migrations', `${file} and ${other} share the sequence number ${number}`, {
+        hint: 'two plans were written in parallel branches: delete the one not yet applied and run schema:plan again',
+      })
+    }
+    numbers.set(number, file)
+  }
+
+  const migrations: GeneratedMigration[] = []
+  for (const file of files) migrations.push(await loadMigration(path.join(dir, file)))
+  return migrations
+}
+
+async function loadMigration(file: string): Promise<GeneratedMigration> {
+  const name = path.basename(file, '.ts')
+  let module: Record<string, unknown>
+  try {
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+  } catch (error) {
+    throw new MigratorError('migrations', `migration ${name} failed to load: ${(error as Error).message?.split('\n')[0]}`, {
+      hint: `restore ${path.basename(file)} from version control; generated migrations are not edited by hand`,
+      cause: error,
+    })
+  }
+  const { steps, schemaHash, downSteps } = module
+  if (!Array.isArray(steps) || !steps.every(isStep) || typeof schemaHash !== 'string') {
+    throw new MigratorError('migrations', `migration ${name} does not export \`steps\` and \`schemaHash\` as schema:plan writes them`, {
+      hint: `restore ${path.basename(file)} from version control, or delete it if it was never applied and run schema:plan`,
+    })
+  }
+  return {
+    name,
+    path: file,
+    schemaHash,
+    steps,
+    downSteps: Array.isArray(downSteps) ? downSteps.map(String) : null,
+    checksum: checksumOf(steps),
+  }
+}
+
+function isStep(value: unknown): value is MigrationStep {
+  const step = value as Partial<MigrationStep> | null
+  return (
+    typeof step === 'object' &&
+    step !== null &&
+    typeof step.sql === 'string' &&
+    typeof step.subject === 'string' &&
+    typeof step.kind === 'string' &&
+    Array.isArray(step.hazards)
+  )
+}
+
+/**
+ * Writes a new migration. Never overwrites: if another `schema:plan` wrote the
+ * same name first, this one fails and says so.
+ */
+export async function writeMigration(dir: string, name: string, text: string): Promise<string> {
+  const file = path.join(dir, `${name}.ts`)
+  try {
+    await mkdir(dir, { recursive: true })
+    const handle = await open(file, 'wx')
+    try {
+      await handle.writeFile(text)
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new MigratorError(
+      'write',
+      code === 'EEXIST'
+        ? `${path.basename(file)} already exists: another schema:plan wrote it first`
+        : `cannot write ${file}: ${(error as Error).message}`,
+      { hint: code === 'EEXIST' ? 'run schema:plan again' : `check that ${dir} is writable`, cause: error },
+    )
+  }
+  return file
+}

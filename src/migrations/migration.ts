@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto'
+import type { ChangeKind } from '../diff/diff.js'
+import type { HazardCode } from '../plan/hazards.js'
+import type { LockLevel } from '../plan/plan.js'
+
+/**
+ * A generated migration, as `schema:plan` writes it to
+ * `generated-migrations/` and `schema:apply` reads it back.
+ */
+
+/** One step as a migration file records it. */
+export interface MigrationStep {
+  readonly kind: ChangeKind
+  readonly subject: string
+  readonly lock: LockLevel
+  readonly hazards: readonly HazardCode[]
+  /** Exactly one statement. */
+  readonly sql: string
+}
+
+export interface GeneratedMigration {
+  /** File name without `.ts`, e.g. `0002_call_log_add_started_at`; the order key. */
+  readonly name: string
+  readonly path: string
+  /** `schemaHash` of the declared schema it was planned from. */
+  readonly schemaHash: string
+  readonly steps: readonly MigrationStep[]
+  /** Statements that undo it, when every step can be undone; `null` otherwise. */
+  readonly downSteps: readonly string[] | null
+  /** Fingerprint of what runs: the steps' SQL in order. Recorded when applied. */
+  readonly checksum: string
+}
+
+/**
+ * The checksum covers the statements and their order, not the file's bytes:
+ * reformatting a file or editing a comment does not change what runs, while
+ * any edit to a statement does.
+ */
+export function checksumOf(steps: readonly { readonly sql: string }[]): string {
+  return `sha256:${createHash('sha256')
+    .update(JSON.stringify(steps.map((step) => step.sql)))
+    .digest('hex')}`
+}

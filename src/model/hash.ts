@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto'
+import type { SchemaModel } from './model.js'
+
+/**
+ * A stable fingerprint of a declared schema: equal models give equal hashes,
+ * whatever the key order or spelling in `schema/`. Recorded in each generated
+ * migration so a reader can tell which schema it was planned from.
+ */
+export function schemaHash(model: SchemaModel): string {
+  const canonical = model.tables.map((table) => ({
+    schema: table.schema,
+    name: table.name,
+    primaryKey: table.primaryKey,
+    columns: table.columns.map((column) => [
+      column.name,
+      column.type,
+      column.nullable,
+      column.default?.canonical ?? null,
+      column.identity,
+    ]),
+  }))
+  return `sha256:${createHash('sha256').update(JSON.stringify(canonical)).digest('hex')}`
+}
