@@ -1,29 +1,20 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli, PROJECT_SCHEMA } from './support/cli.js'
+import { PROJECT_SCHEMA, REPO, runCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
+import { NEW_COLUMNS, pre109 } from './support/fixtures.js'
 import { enabledTargets } from './support/targets.js'
 
-const PRE_109 = `
-  CREATE TABLE call_log (
-    id bigserial PRIMARY KEY,
-    call_sid text NOT NULL,
-    from_number text,
-    to_number text,
-    status text NOT NULL DEFAULT 'queued',
-    created_at timestamptz NOT NULL DEFAULT now()
-  );
-  INSERT INTO call_log (call_sid) SELECT 'CA' || g FROM generate_series(1, 1000) g;`
-
-const NEW_COLUMNS = ['started_at', 'ended_at', 'duration_sec', 'summary_status']
+const PRE_109 = pre109(1000)
 
 let workDir: string
 beforeAll(async () => {
-  workDir = await mkdtemp(path.join(os.tmpdir(), 'schema-cli-'))
+  // Inside the repository: the CLI resolves tsx and kysely from the project, as `npm run` does.
+  await mkdir(path.join(REPO, '.tmp'), { recursive: true })
+  workDir = await mkdtemp(path.join(REPO, '.tmp', 'cli-'))
 })
 afterAll(async () => {
   await rm(workDir, { recursive: true, force: true })

@@ -85,6 +85,10 @@ class SingleStatementPool implements PostgresPool {
 
   async connect(): Promise<PostgresPoolClient> {
     const client = await this.#pool.connect()
+    // A checked-out client whose backend dies (pg_terminate_backend, server shutdown) emits 'error'
+    // besides failing its query; unheard, that event would crash the process instead of the query
+    // failing with its SQLSTATE. The pool only listens on idle clients.
+    if (client.listenerCount('error') === 0) client.on('error', () => {})
     return {
       query: ((text: unknown, values?: readonly unknown[]) => {
         if (typeof text !== 'string') return client.query(text as pg.Submittable) // a cursor (streamQuery)

@@ -1,6 +1,7 @@
 import { c, defineSchema, type SchemaDefinition, table } from '../../src/dsl/index.js'
 import type { HazardCode } from '../../src/plan/hazards.js'
 import { schema as projectSchema } from '../../schema/index.js'
+import { pre109 } from '../support/fixtures.js'
 
 /**
  * Acceptance cases as data: a starting database, a declared schema, and the
@@ -21,16 +22,7 @@ export interface AcceptanceCase {
   readonly sqlContains?: readonly string[]
 }
 
-const PRE_109 = `
-  CREATE TABLE call_log (
-    id bigserial PRIMARY KEY,
-    call_sid text NOT NULL,
-    from_number text,
-    to_number text,
-    status text NOT NULL DEFAULT 'queued',
-    created_at timestamptz NOT NULL DEFAULT now()
-  );
-  INSERT INTO call_log (call_sid) SELECT 'CA' || g FROM generate_series(1, 50) g;`
+const PRE_109 = pre109(50)
 
 const small = (columns: Parameters<typeof table>[1]) => defineSchema(table('t', { id: c.integer().primaryKey(), ...columns }))
 

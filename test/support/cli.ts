@@ -1,36 +1,51 @@
-import { execFile } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const PROJECT_SCHEMA = path.join(REPO, 'schema/index.ts')
+export const PROJECT_MIGRATIONS = path.join(REPO, 'generated-migrations')
 
 export interface CliResult {
   readonly code: number
+  /** The signal that ended the process, if one did. */
+  readonly signal: NodeJS.Signals | null
   readonly stdout: string
   readonly stderr: string
+  readonly ms: number
+}
+
+export interface CliOptions {
+  readonly cwd?: string
+  readonly env?: Record<string, string | undefined>
 }
 
 /**
- * Runs the CLI as `npm run schema:*` does (`tsx src/cli/bin.ts`), in a child
- * process with its own environment: what a user or the migrate container gets.
+ * Starts the CLI exactly as the npm scripts do (`node --import tsx
+ * src/cli/bin.ts`), in a child process with its own environment: what a user
+ * or the migrate container gets. `DATABASE_URL` and `NODE_ENV` are cleared
+ * unless given.
  */
-export function runCli(
-  args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
-): Promise<CliResult> {
+export function startCli(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult> } {
   const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, NODE_ENV: undefined }
   for (const [key, value] of Object.entries(options.env ?? {})) env[key] = value
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
-  return new Promise((resolve) => {
-    execFile(
-      path.join(REPO, 'node_modules/.bin/tsx'),
-      [path.join(REPO, 'src/cli/bin.ts'), ...args],
-      { cwd: options.cwd ?? REPO, env: env as NodeJS.ProcessEnv, timeout: 60_000 },
+  const started = performance.now()
+  let child!: ChildProcess
+  const result = new Promise<CliResult>((resolve) => {
+    child = execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO, 'src/cli/bin.ts'), ...args],
+      { cwd: options.cwd ?? REPO, env: env as NodeJS.ProcessEnv, timeout: 120_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0
-        resolve({ code, stdout, stderr })
+        resolve({ code, signal: (error?.signal as NodeJS.Signals | undefined) ?? null, stdout, stderr, ms: performance.now() - started })
       },
     )
   })
+  return { child, result }
+}
+
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).result
 }

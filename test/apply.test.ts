@@ -1,0 +1,298 @@
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import pg from 'pg'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { maxTotalBackoff } from '../src/apply/timing.js'
+import { PROJECT_MIGRATIONS, REPO, runCli, startCli } from './support/cli.js'
+import { createDatabase } from './support/database.js'
+import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
+import { enabledTargets } from './support/targets.js'
+
+/**
+ * `schema:apply` on a real PostgreSQL, through the CLI process the migrate
+ * container runs: locks, retries, connection loss, signals, edited
+ * migrations, concurrent runners, and the post-apply assertion.
+ */
+
+const SUCCESS_WORDING = /success|completed|✓|all good/i
+
+async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query<R>(text)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+const columnsOf = async (url: string) =>
+  (
+    await query<{ column_name: string }>(
+      url,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'call_log' ORDER BY ordinal_position`,
+    )
+  ).map((r) => r.column_name)
+
+const historyOf = async (url: string) =>
+  (
+    await query<{ name: string }>(
+      url,
+      `SELECT name FROM schema_migrate.applied_migrations ORDER BY name`,
+    ).catch(() => [])
+  ).map((r) => r.name)
+
+/** A session that holds a lock on call_log in an open transaction until released. */
+async function holdLock(url: string, statement = 'SELECT * FROM call_log LIMIT 1') {
+  const client = new pg.Client({ connectionString: url, application_name: 'app-long-reader' })
+  await client.connect()
+  await client.query('BEGIN')
+  await client.query(statement)
+  return {
+    release: async () => {
+      await client.query('COMMIT')
+      await client.end()
+    },
+  }
+}
+
+/** The backend pid of schema:apply once its DDL waits for a lock. */
+async function waitForBlockedApply(url: string, timeoutMs = 20_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const rows = await query<{ pid: number }>(
+      url,
+      `SELECT pid FROM pg_stat_activity WHERE application_name = 'schema-migrate' AND wait_event_type = 'Lock'`,
+    )
+    if (rows[0]) return rows[0].pid
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error('schema:apply never waited for a lock')
+}
+
+describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQL', () => {
+  let database: Awaited<ReturnType<typeof createDatabase>>
+  let scratch: string
+  const env = (extra: Record<string, string> = {}) => ({
+    NODE_ENV: 'production',
+    DATABASE_URL: database.url,
+    SCHEMA_LOCK_TIMEOUT: '1s',
+    SCHEMA_LOCK_RETRIES: '2',
+    ...extra,
+  })
+
+  beforeAll(async () => {
+    await mkdir(path.join(REPO, '.tmp'), { recursive: true })
+    scratch = await mkdtemp(path.join(REPO, '.tmp', 'apply-'))
+  })
+  afterAll(async () => {
+    await rm(scratch, { recursive: true, force: true })
+  })
+  beforeEach(async () => {
+    database = await createDatabase()
+    await query(database.url, pre109(1_000))
+  })
+  afterEach(async () => {
+    await database.drop()
+  })
+
+  it('applies 109 and 110 to 200,000 rows, verifies, loses nothing, and a re-run is a no-op that still asserts', async () => {
+    await query(database.url, 'INSERT INTO call_log (call_sid) SELECT $$CB$$ || g FROM generate_series(1, 199000) g')
+    const result = await runCli(['apply'], { env: env() })
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('0002_call_log_add_started_at_ended_at_duration_sec: committed')
+    expect(result.stdout).toMatch(/Applied 3 migrations \(5 steps\).*live schema verified against schema\/: 1 table, 10 columns\.$/m)
+    expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
+    expect(await query(database.url, 'SELECT count(*)::int AS n FROM call_log')).toEqual([{ n: 200_000 }])
+
+    const again = await runCli(['apply'], { env: env() })
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain('none pending')
+    expect(again.stdout).toContain('post-apply check: live schema matches schema/')
+    expect(await historyOf(database.url)).toHaveLength(3)
+  })
+
+  it('with a session holding a lock: exit 1 within the bound, nothing added, readers never stuck longer than lock_timeout', async () => {
+    const holder = await holdLock(database.url)
+    try {
+      const run = startCli(['apply'], { env: env() })
+      await waitForBlockedApply(database.url)
+      // A reader arriving now queues behind the waiting ACCESS EXCLUSIVE request, at most until lock_timeout ends it.
+      const readerStarted = performance.now()
+      await query(database.url, 'SELECT count(*) FROM call_log')
+      const readerMs = performance.now() - readerStarted
+      const result = await run.result
+
+      expect(result.code).toBe(1)
+      expect(readerMs).toBeLessThan(1_000 + 500)
+      // lock_timeout x (retries + 1) plus the longest backoff, plus process start-up and connection.
+      expect(result.ms).toBeLessThan(1_000 * 3 + maxTotalBackoff(2) + 5_000)
+      expect(result.stderr).toMatch(/^MIGRATION FAILED: \[apply\] 0002_call_log_add_started_at_ended_at_duration_sec step 1\/3 \(add-column call_log\.started_at\) failed after 3 attempts: canceling statement due to lock timeout \(SQLSTATE 55P03\)$/m)
+      expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^MIGRATION FAILED/)
+      expect(result.stdout).toContain('retry 2 of 2')
+      expect(result.stdout + result.stderr).not.toMatch(SUCCESS_WORDING)
+      expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
+    } finally {
+      await holder.release()
+    }
+  })
+
+  it('succeeds when the lock is released while retries remain', async () => {
+    const holder = await holdLock(database.url)
+    const run = startCli(['apply'], { env: env({ SCHEMA_LOCK_RETRIES: '5' }) })
+    await waitForBlockedApply(database.url)
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    await holder.release()
+    const result = await run.result
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/SQLSTATE 55P03\); rolled back, retry 1 of 5/)
+    expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
+  })
+
+  it('fails and names duration_sec when it already exists as text', async () => {
+    await query(database.url, 'ALTER TABLE call_log ADD COLUMN duration_sec text')
+    const result = await runCli(['apply'], { env: env() })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('call_log.duration_sec: type is text, declared integer')
+    expect(result.stderr).toMatch(/MIGRATION FAILED: \[assert\] the live schema does not match schema\/ after applying: call_log\.duration_sec$/m)
+    expect(result.stdout + result.stderr).not.toMatch(SUCCESS_WORDING)
+  })
+
+  it('refuses an applied migration that was edited, by name', async () => {
+    const dir = path.join(scratch, 'edited')
+    await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
+    expect((await runCli(['apply', '--migrations', dir], { env: env() })).code).toBe(0)
+
+    const file = path.join(dir, '0002_call_log_add_started_at_ended_at_duration_sec.ts')
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"duration_sec" integer', '"duration_sec" bigint'))
+    const result = await runCli(['apply', '--migrations', dir], { env: env() })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/MIGRATION FAILED: \[migrations\] migration 0002_call_log_add_started_at_ended_at_duration_sec was edited after it was applied/)
+  })
+
+  it('two runners at once: one applies, the other waits for the migration lock and finds nothing to do', async () => {
+    const holder = await holdLock(database.url)
+    const first = startCli(['apply'], { env: env({ SCHEMA_LOCK_RETRIES: '10' }) })
+    await waitForBlockedApply(database.url)
+    const second = startCli(['apply'], { env: env({ SCHEMA_LOCK_RETRIES: '10' }) })
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    await holder.release()
+    const results = await Promise.all([first.result, second.result])
+
+    expect(results.map((r) => r.code)).toEqual([0, 0])
+    expect(results[0]?.stdout).toContain('Applied 3 migrations')
+    expect(results[1]?.stdout).toContain('waiting for the migration lock, held by backend pid')
+    expect(results[1]?.stdout).toContain('Nothing to apply (3 migrations applied before)')
+    expect(await historyOf(database.url)).toEqual([
+      '0001_create_call_log',
+      '0002_call_log_add_started_at_ended_at_duration_sec',
+      '0003_call_log_add_summary_status',
+    ])
+  })
+
+  it('a runner that cannot get the migration lock in time exits 1 naming the lock', async () => {
+    const other = new pg.Client({ connectionString: database.url, application_name: 'other-runner' })
+    await other.connect()
+    await other.query('SELECT pg_advisory_lock(72616001)')
+    try {
+      const result = await runCli(['apply', '--lock-wait', '1s'], { env: env() })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(/MIGRATION FAILED: \[lock\] another schema:apply holds the migration lock \(advisory lock 72616001, backend pid \d+ \(other-runner\)\)/)
+      expect(await historyOf(database.url)).toEqual([])
+    } finally {
+      await other.end()
+    }
+  })
+
+  it('the backend killed while the DDL waits: exit 1, nothing half-applied, a re-run succeeds', async () => {
+    const holder = await holdLock(database.url)
+    const run = startCli(['apply'], { env: env({ SCHEMA_LOCK_TIMEOUT: '30s' }) })
+    const pid = await waitForBlockedApply(database.url)
+    await query(database.url, `SELECT pg_terminate_backend(${pid})`)
+    const result = await run.result
+    await holder.release()
+
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/MIGRATION FAILED: .*0002_call_log_add_started_at_ended_at_duration_sec step 1\/3.*SQLSTATE 57P01/)
+    expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
+    expect(await historyOf(database.url)).toEqual(['0001_create_call_log'])
+
+    const rerun = await runCli(['apply'], { env: env() })
+    expect(rerun.code).toBe(0)
+    expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
+  })
+
+  it('SIGTERM mid-apply rolls back, exits non-zero, and a re-run converges', async () => {
+    const holder = await holdLock(database.url)
+    const run = startCli(['apply'], { env: env({ SCHEMA_LOCK_TIMEOUT: '30s' }) })
+    await waitForBlockedApply(database.url)
+    run.child.kill('SIGTERM')
+    const result = await run.result
+    const lingering = await query(database.url, `SELECT pid FROM pg_stat_activity WHERE application_name = 'schema-migrate'`)
+    await holder.release()
+
+    expect(result.code).toBe(143)
+    expect(result.ms).toBeLessThan(10_000)
+    expect(result.stderr).toMatch(/MIGRATION FAILED: \[apply\] interrupted during 0002_call_log_add_started_at_ended_at_duration_sec step 1\/3/)
+    expect(lingering).toEqual([])
+    expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
+
+    const rerun = await runCli(['apply'], { env: env() })
+    expect(rerun.code).toBe(0)
+    expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
+  })
+
+  describe('hand-written migrations exercise the executor', () => {
+    const migrationWith = async (name: string, statements: string[]) => {
+      const dir = await mkdtemp(path.join(scratch, 'custom-'))
+      const steps = statements.map(
+        (sql, i) => `{ kind: 'add-column', subject: 'step ${i + 1}', lock: 'none', hazards: [], sql: ${JSON.stringify(sql)} }`,
+      )
+      await writeFile(path.join(dir, `0001_${name}.ts`), `export const schemaHash = 'test'\nexport const steps = [${steps.join(', ')}]\n`)
+      return dir
+    }
+
+    it('SET LOCAL lock_timeout and statement_timeout are in effect during the DDL itself', async () => {
+      const check = `DO $$ BEGIN
+        IF current_setting('lock_timeout') <> '2s' OR current_setting('statement_timeout') <> '3s' THEN
+          RAISE EXCEPTION 'timeouts not in effect: lock_timeout=%, statement_timeout=%',
+            current_setting('lock_timeout'), current_setting('statement_timeout');
+        END IF; END $$`
+      const dir = await migrationWith('check_timeouts', [check, check])
+      const result = await runCli(['apply', '--migrations', dir, '--schema', path.join(REPO, 'test/fixtures/history/pre-109.ts')], {
+        env: env({ SCHEMA_LOCK_TIMEOUT: '2s', SCHEMA_STATEMENT_TIMEOUT: '3s' }),
+      })
+      expect(result.stderr).toBe('')
+      expect(result.code).toBe(0)
+    })
+
+    it('a statement timeout (57014) fails at once: only lock timeouts and deadlocks are retried', async () => {
+      const dir = await migrationWith('slow', ['SELECT pg_sleep(5)'])
+      const result = await runCli(['apply', '--migrations', dir], { env: env({ SCHEMA_STATEMENT_TIMEOUT: '500ms' }) })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(/MIGRATION FAILED: \[apply\] 0001_slow step 1\/1 \(add-column step 1\) failed: canceling statement due to statement timeout \(SQLSTATE 57014\)$/m)
+      expect(result.stdout).not.toContain('retry')
+    })
+
+    it('a step is exactly one statement: a second one is refused, and nothing runs', async () => {
+      const dir = await migrationWith('smuggled', ['ALTER TABLE call_log ADD COLUMN a int; DROP TABLE call_log'])
+      const result = await runCli(['apply', '--migrations', dir], { env: env() })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain('cannot insert multiple commands into a prepared statement (SQLSTATE 42601)')
+      expect(await columnsOf(database.url)).toContain('call_sid')
+      expect(await columnsOf(database.url)).not.toContain('a')
+    })
+
+    it('any failure stops the run: later migrations do not run', async () => {
+      const dir = await migrationWith('fails', ['SELECT * FROM no_such_table'])
+      await writeFile(path.join(dir, '0002_later.ts'), `export const schemaHash = 'test'\nexport const steps = [{ kind: 'add-column', subject: 'later', lock: 'none', hazards: [], sql: 'ALTER TABLE call_log ADD COLUMN later int' }]\n`)
+      const result = await runCli(['apply', '--migrations', dir], { env: env() })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(/0001_fails step 1\/1 .* \(SQLSTATE 42P01\)/)
+      expect(result.stdout).toContain('2 pending: 0001_fails, 0002_later')
+      expect(result.stdout).not.toMatch(/^0002_later:/m)
+      expect(await columnsOf(database.url)).not.toContain('later')
+    })
+  })
+})
