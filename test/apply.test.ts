@@ -223,16 +223,19 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
   })
 
-  it('SIGTERM mid-apply rolls back, exits non-zero, and a re-run converges', async () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s mid-apply rolls back, exits %i, and a re-run converges', async (signal, exitCode) => {
     const holder = await holdLock(database.url)
     const run = startCli(['apply'], { env: env({ SCHEMA_LOCK_TIMEOUT: '30s' }) })
     await waitForBlockedApply(database.url)
-    run.child.kill('SIGTERM')
+    run.child.kill(signal)
     const result = await run.result
     const lingering = await query(database.url, `SELECT pid FROM pg_stat_activity WHERE application_name = 'schema-migrate'`)
     await holder.release()
 
-    expect(result.code).toBe(143)
+    expect(result.code).toBe(exitCode)
     expect(result.ms).toBeLessThan(10_000)
     expect(result.stderr).toMatch(/MIGRATION FAILED: \[apply\] interrupted during 0002_call_log_add_started_at_ended_at_duration_sec step 1\/3/)
     expect(lingering).toEqual([])
@@ -241,6 +244,21 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     const rerun = await runCli(['apply'], { env: env() })
     expect(rerun.code).toBe(0)
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
+  })
+
+  it('--json prints one JSON event per line, ending with the outcome', async () => {
+    const ok = await runCli(['apply', '--json'], { env: env() })
+    expect(ok.code).toBe(0)
+    const events = ok.stdout.trim().split('\n').map((line) => JSON.parse(line))
+    expect(events.map((e) => e.event)).toContain('step-ran')
+    expect(events.at(-1)).toMatchObject({ event: 'finished', ok: true, verified: { tables: 1, columns: 10 } })
+
+    await query(database.url, 'ALTER TABLE call_log ALTER COLUMN duration_sec TYPE text')
+    const failed = await runCli(['apply', '--json'], { env: env() })
+    expect(failed.code).toBe(1)
+    const last = JSON.parse(failed.stdout.trim().split('\n').at(-1) ?? '')
+    expect(last).toMatchObject({ event: 'failed', ok: false, mismatches: [{ subject: 'call_log.duration_sec' }] })
+    expect(last.message).toMatch(/^MIGRATION FAILED/)
   })
 
   describe('hand-written migrations exercise the executor', () => {

@@ -5,13 +5,15 @@ import { main } from './main.js'
  * Process entry: the only place that touches stdout, stderr, signals and the
  * exit code.
  *
- * SIGINT and SIGTERM abort the run instead of killing the process: apply
- * cancels its running statement, rolls back the open transaction and exits
- * non-zero (130 or 143). A second signal exits at once; the server then rolls
- * back when the connection drops.
+ * During `apply`, SIGINT and SIGTERM abort the run instead of killing the
+ * process: apply cancels its running statement, rolls back the open
+ * transaction and exits non-zero (130 or 143). A second signal exits at once;
+ * the server then rolls back when the connection drops. The read-only
+ * commands keep Node's default: a signal ends them at once.
  */
 const controller = new AbortController()
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+const handlesSignals = process.argv.slice(2).includes('apply')
+for (const signal of handlesSignals ? (['SIGINT', 'SIGTERM'] as const) : []) {
   process.on(signal, () => {
     if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143)
     process.stderr.write(`schema: ${signal} received; rolling back\n`)

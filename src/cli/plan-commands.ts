@@ -45,8 +45,9 @@ export async function runPlan(options: CommandOptions, io: Io): Promise<number> 
     io.out(renderPlan(plan))
     const coveredBy = [...new Set(generated.covered.map((c) => c.by))]
     if (coveredBy.length > 0) {
+      const which = coveredBy.length === 1 ? `migration ${coveredBy[0]}` : `migrations ${coveredBy.join(', ')}`
       io.out(
-        `${generated.covered.length} of these steps are already in pending ${coveredBy.length === 1 ? 'migration' : 'migrations'} ${coveredBy.join(', ')}; run schema:apply to apply ${coveredBy.length === 1 ? 'it' : 'them'}.`,
+        `Pending ${which} already ${coveredBy.length === 1 ? 'covers' : 'cover'} ${generated.covered.length} of these steps; run schema:apply to apply ${coveredBy.length === 1 ? 'it' : 'them'}.`,
       )
     }
     if (generated.migration) {

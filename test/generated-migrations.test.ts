@@ -1,0 +1,106 @@
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { Migrator } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { applyMigrations } from '../src/apply/apply.js'
+import type { SchemaDefinition } from '../src/dsl/index.js'
+import { loadMigrations } from '../src/migrations/files.js'
+import { generateMigration } from '../src/migrations/generate.js'
+import { modelFromDefinition } from '../src/model/from-definition.js'
+import { compare, planAgainst } from '../src/pipeline.js'
+import { schema as projectSchema } from '../schema/index.js'
+import { PROJECT_MIGRATIONS, REPO, runCli } from './support/cli.js'
+import { createDatabase, withTestDatabase } from './support/database.js'
+import { schema as after109 } from './fixtures/history/after-109.js'
+import { schema as pre109 } from './fixtures/history/pre-109.js'
+import { enabledTargets } from './support/targets.js'
+
+const timeouts = { lockTimeout: '5s', statementTimeout: '0' }
+let scratch: string
+beforeAll(async () => {
+  await mkdir(path.join(REPO, '.tmp'), { recursive: true })
+  scratch = await mkdtemp(path.join(REPO, '.tmp', 'generated-'))
+})
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true })
+})
+
+async function filesIn(dir: string): Promise<Record<string, string>> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.ts')).sort()
+  return Object.fromEntries(await Promise.all(names.map(async (name) => [name, await readFile(path.join(dir, name), 'utf8')])))
+}
+
+describe.each(enabledTargets())('generated migrations on %s', (target) => {
+  it('the committed generated-migrations/ are reproduced byte for byte from the schema history', async () => {
+    const dir = await mkdtemp(path.join(scratch, 'history-'))
+    await withTestDatabase(target, async ({ db }) => {
+      // Baseline (call_log before 109), then 109, then 110: plan, write, apply, as a team would have.
+      for (const definition of [pre109, after109, projectSchema] as SchemaDefinition[]) {
+        const declared = modelFromDefinition(definition)
+        const { plan } = await planAgainst(db, { declared, timeouts, allow: new Set() })
+        const files = await loadMigrations(dir)
+        await generateMigration({ plan, declared, files, pending: [], dir, dryRun: false })
+        await applyMigrations({
+          db,
+          declared,
+          migrations: await loadMigrations(dir),
+          timeouts,
+          lockRetries: 0,
+          lockWaitMs: 5_000,
+          signal: new AbortController().signal,
+          cancelBackend: async () => {},
+          onEvent: () => {},
+        })
+      }
+    })
+    expect(await filesIn(dir)).toEqual(await filesIn(PROJECT_MIGRATIONS))
+  })
+
+  it("Kysely's Migrator runs the generated files up and down", async () => {
+    await withTestDatabase(target, async ({ db }) => {
+      const migrations = await loadMigrations(PROJECT_MIGRATIONS)
+      const modules = Object.fromEntries(
+        await Promise.all(migrations.map(async (m) => [m.name, await import(m.path)] as const)),
+      )
+      const migrator = new Migrator({
+        db,
+        provider: { getMigrations: async () => modules },
+        migrationTableSchema: 'kysely_meta',
+      })
+      await db.schema.createSchema('kysely_meta').execute()
+      const up = await migrator.migrateToLatest()
+      expect(up.error).toBeUndefined()
+      expect(up.results?.map((r) => [r.migrationName, r.status])).toEqual(migrations.map((m) => [m.name, 'Success']))
+      expect((await compare(db, modelFromDefinition(projectSchema))).changes).toEqual([])
+
+      for (const _ of migrations) expect((await migrator.migrateDown()).error).toBeUndefined()
+      const { changes } = await compare(db, modelFromDefinition(projectSchema))
+      expect(changes.map((c) => c.kind)).toEqual(['create-table'])
+    })
+  })
+})
+
+describe.runIf(enabledTargets().includes('postgres'))('schema:plan writes each change once', () => {
+  it('a second plan before apply finds the pending migration and writes nothing', async () => {
+    const database = await createDatabase()
+    const dir = await mkdtemp(path.join(scratch, 'once-'))
+    try {
+      const env = { DATABASE_URL: database.url }
+      const first = await runCli(['plan', '--migrations', dir], { env })
+      expect(first.code).toBe(0)
+      expect(first.stdout).toMatch(/Wrote .*0001_create_call_log\.ts\./)
+
+      const second = await runCli(['plan', '--migrations', dir], { env })
+      expect(second.code).toBe(0)
+      expect(second.stdout).toContain('Pending migration 0001_create_call_log already covers 1 of these steps; run schema:apply to apply it.')
+      expect(second.stdout).not.toContain('Wrote')
+      expect(Object.keys(await filesIn(dir))).toEqual(['0001_create_call_log.ts'])
+
+      const dry = await runCli(['plan', '--dry-run', '--migrations', path.join(dir, 'nested')], { env })
+      expect(dry.stdout).toMatch(/Would write .*0001_create_call_log\.ts \(--dry-run: nothing written\)\./)
+      expect(await readdir(dir)).toEqual(['0001_create_call_log.ts'])
+    } finally {
+      await database.drop()
+    }
+  })
+})
