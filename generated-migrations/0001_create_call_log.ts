@@ -3,7 +3,7 @@
  * these steps when it applies them and refuses this file if they change afterwards.
  *
  * Planned from schema sha256:9b9c9088748b7d6e255ae09c6a503ea40b7b7242de3374bbd04809be5db5206c
- * Checksum sha256:22256cd6ce75507f83a48c958779f102a4297f2e401db77d5e89f066349fc4da
+ * Follows nothing (the first migration)
  *
  * Steps:
  *   1. create-table call_log (lock: none; hazards: none)
@@ -11,6 +11,12 @@
 import { type Kysely, sql } from 'kysely'
 
 export const schemaHash = 'sha256:9b9c9088748b7d6e255ae09c6a503ea40b7b7242de3374bbd04809be5db5206c'
+
+/** The checksum of `steps` when this file was written; `schema:check` recomputes it. */
+export const checksum = 'sha256:22256cd6ce75507f83a48c958779f102a4297f2e401db77d5e89f066349fc4da'
+
+/** The migration this one was written after: a chain that shows a deleted or reordered file. */
+export const follows = null
 
 /** What `schema:apply` runs, in order, one statement per step, in one transaction. */
 export const steps = [

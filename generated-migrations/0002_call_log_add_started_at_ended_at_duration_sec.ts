@@ -3,7 +3,7 @@
  * these steps when it applies them and refuses this file if they change afterwards.
  *
  * Planned from schema sha256:737a4c296d1db46eb52098dacba50983cb4ac6633711e82e02c0a51d7e7c7f4b
- * Checksum sha256:4db79edbeb5a61a58b5279606174d0cd492683268871818f7762aa158b794c15
+ * Follows 0001_create_call_log
  *
  * Steps:
  *   1. add-column call_log.started_at (lock: ACCESS EXCLUSIVE; hazards: none)
@@ -13,6 +13,12 @@
 import { type Kysely, sql } from 'kysely'
 
 export const schemaHash = 'sha256:737a4c296d1db46eb52098dacba50983cb4ac6633711e82e02c0a51d7e7c7f4b'
+
+/** The checksum of `steps` when this file was written; `schema:check` recomputes it. */
+export const checksum = 'sha256:4db79edbeb5a61a58b5279606174d0cd492683268871818f7762aa158b794c15'
+
+/** The migration this one was written after: a chain that shows a deleted or reordered file. */
+export const follows = { name: '0001_create_call_log', checksum: 'sha256:22256cd6ce75507f83a48c958779f102a4297f2e401db77d5e89f066349fc4da' }
 
 /** What `schema:apply` runs, in order, one statement per step, in one transaction. */
 export const steps = [

@@ -3,7 +3,7 @@
  * these steps when it applies them and refuses this file if they change afterwards.
  *
  * Planned from schema sha256:fa1dddd247753a425693572f9ea139357d3a65adbfbc1052ae43520e643c7880
- * Checksum sha256:c12ba6448cade46d8fb6a9242833822557de8c0e555b558adbaa2973a5c4f2c0
+ * Follows 0002_call_log_add_started_at_ended_at_duration_sec
  *
  * Steps:
  *   1. add-column call_log.summary_status (lock: ACCESS EXCLUSIVE; hazards: none)
@@ -11,6 +11,12 @@
 import { type Kysely, sql } from 'kysely'
 
 export const schemaHash = 'sha256:fa1dddd247753a425693572f9ea139357d3a65adbfbc1052ae43520e643c7880'
+
+/** The checksum of `steps` when this file was written; `schema:check` recomputes it. */
+export const checksum = 'sha256:c12ba6448cade46d8fb6a9242833822557de8c0e555b558adbaa2973a5c4f2c0'
+
+/** The migration this one was written after: a chain that shows a deleted or reordered file. */
+export const follows = { name: '0002_call_log_add_started_at_ended_at_duration_sec', checksum: 'sha256:4db79edbeb5a61a58b5279606174d0cd492683268871818f7762aa158b794c15' }
 
 /** What `schema:apply` runs, in order, one statement per step, in one transaction. */
 export const steps = [

@@ -16,7 +16,8 @@ export type TargetSpec =
       /** The URL with its password masked: safe for logs. */
       readonly display: string
     }
-  | { readonly kind: 'pglite'; readonly dataDir: string; readonly display: string }
+  /** `dataDir: null` is an in-memory database, gone when the process ends. */
+  | { readonly kind: 'pglite'; readonly dataDir: string | null; readonly display: string }
 
 export interface Settings {
   readonly target: TargetSpec

@@ -3,6 +3,7 @@ import { MigratorError } from '../errors.js'
 import { HAZARD_CODES, type HazardCode, isHazardCode } from '../plan/hazards.js'
 import { resolveSettings, type Settings } from '../settings.js'
 import { runApply } from './apply-command.js'
+import { runCheck } from './check-command.js'
 import { type CommandOptions, type Io, renderError } from './command.js'
 import { runPlan, runVerify } from './plan-commands.js'
 
@@ -22,6 +23,8 @@ commands:
   apply     apply pending generated migrations with production settings, then
             assert that the live schema matches schema/
   verify    read-only: check the live target against schema/ (exit 2 on mismatch)
+  check     CI drift check, offline: replay generated-migrations/ on a fresh embedded
+            database; it must yield exactly schema/ (exit 2 on drift)
 
 options:
   --json                    machine-readable output on stdout (apply: one JSON event per line)
@@ -35,7 +38,7 @@ options:
   --lock-retries <n>        retries after a lock timeout or deadlock (default $SCHEMA_LOCK_RETRIES or 3)
   --lock-wait <d>           (apply) wait for another runner's migration lock (default $SCHEMA_APPLY_LOCK_WAIT or 60s)`
 
-const COMMANDS = ['plan', 'apply', 'verify'] as const
+const COMMANDS = ['plan', 'apply', 'verify', 'check'] as const
 type Command = (typeof COMMANDS)[number]
 
 export async function main(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
@@ -101,6 +104,8 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
         return await runPlan(options, scrubbed)
       case 'verify':
         return await runVerify(options, scrubbed)
+      case 'check':
+        return await runCheck(options, scrubbed)
       case 'apply':
         return await runApply(options, { out: (text) => io.out(scrub(text, settings)), err: scrubbed.err })
     }

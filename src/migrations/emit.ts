@@ -2,7 +2,7 @@ import { IndentationText, Project, QuoteKind, ts, VariableDeclarationKind, type 
 import type { Change } from '../diff/diff.js'
 import type { Step } from '../plan/plan.js'
 import { dropColumnSql, dropSchemaSql, dropTableSql } from '../plan/render-sql.js'
-import { type MigrationStep, checksumOf } from './migration.js'
+import { type MigrationLink, type MigrationStep, checksumOf } from './migration.js'
 
 /**
  * Emits a generated migration as a TypeScript module, with ts-morph.
@@ -17,6 +17,8 @@ export interface EmitInput {
   readonly name: string
   readonly schemaHash: string
   readonly steps: readonly Step[]
+  /** The migration this one comes after, as written; `null` for the first. */
+  readonly follows: MigrationLink | null
 }
 
 export function renderMigration(input: EmitInput): string {
@@ -43,6 +45,26 @@ export function renderMigration(input: EmitInput): string {
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
     declarations: [{ name: 'schemaHash', initializer: literal(input.schemaHash) }],
+  })
+  file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['The checksum of `steps` when this file was written; `schema:check` recomputes it.'],
+    declarations: [{ name: 'checksum', initializer: literal(checksumOf(steps)) }],
+  })
+  file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['The migration this one was written after: a chain that shows a deleted or reordered file.'],
+    declarations: [
+      {
+        name: 'follows',
+        initializer:
+          input.follows === null
+            ? 'null'
+            : `{ name: ${literal(input.follows.name)}, checksum: ${literal(input.follows.checksum)} }`,
+      },
+    ],
   })
   file.addVariableStatement({
     isExported: true,
@@ -168,7 +190,7 @@ function header(input: EmitInput, steps: readonly MigrationStep[]): string {
     'these steps when it applies them and refuses this file if they change afterwards.',
     '',
     `Planned from schema ${input.schemaHash}`,
-    `Checksum ${checksumOf(steps)}`,
+    `Follows ${input.follows?.name ?? 'nothing (the first migration)'}`,
     '',
     'Steps:',
     ...steps.map(

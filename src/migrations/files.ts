@@ -2,7 +2,7 @@ import { mkdir, open, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { MigratorError } from '../errors.js'
-import { type GeneratedMigration, type MigrationStep, checksumOf } from './migration.js'
+import { type GeneratedMigration, type MigrationLink, type MigrationStep, checksumOf } from './migration.js'
 
 /**
  * Reading and writing `generated-migrations/`.
@@ -61,7 +61,7 @@ async function loadMigration(file: string): Promise<GeneratedMigration> {
       cause: error,
     })
   }
-  const { steps, schemaHash, downSteps } = module
+  const { steps, schemaHash, downSteps, checksum, follows } = module
   if (!Array.isArray(steps) || !steps.every(isStep) || typeof schemaHash !== 'string') {
     throw new MigratorError('migrations', `migration ${name} does not export \`steps\` and \`schemaHash\` as schema:plan writes them`, {
       hint: `restore ${path.basename(file)} from version control, or delete it if it was never applied and run schema:plan`,
@@ -74,7 +74,14 @@ async function loadMigration(file: string): Promise<GeneratedMigration> {
     steps,
     downSteps: Array.isArray(downSteps) ? downSteps.map(String) : null,
     checksum: checksumOf(steps),
+    writtenChecksum: typeof checksum === 'string' ? checksum : null,
+    follows: follows === null ? null : isLink(follows) ? follows : undefined,
   }
+}
+
+function isLink(value: unknown): value is MigrationLink {
+  const link = value as Partial<MigrationLink> | null | undefined
+  return typeof link?.name === 'string' && typeof link.checksum === 'string'
 }
 
 function isStep(value: unknown): value is MigrationStep {

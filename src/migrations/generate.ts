@@ -49,7 +49,13 @@ export async function generateMigration(request: GenerateRequest): Promise<Gener
     request.files.map((f) => f.name),
     fresh,
   )
-  const text = renderMigration({ name, schemaHash: schemaHash(request.declared), steps: fresh })
+  const last = request.files.at(-1)
+  const text = renderMigration({
+    name,
+    schemaHash: schemaHash(request.declared),
+    steps: fresh,
+    follows: last ? { name: last.name, checksum: last.writtenChecksum ?? last.checksum } : null,
+  })
   const file = path.join(request.dir, `${name}.ts`)
   if (request.dryRun) return { covered, migration: { name, path: file, text }, written: false }
   await writeMigration(request.dir, name, text)

@@ -18,6 +18,12 @@ export interface MigrationStep {
   readonly sql: string
 }
 
+/** A migration as another one refers to it. */
+export interface MigrationLink {
+  readonly name: string
+  readonly checksum: string
+}
+
 export interface GeneratedMigration {
   /** File name without `.ts`, e.g. `0002_call_log_add_started_at`; the order key. */
   readonly name: string
@@ -27,8 +33,12 @@ export interface GeneratedMigration {
   readonly steps: readonly MigrationStep[]
   /** Statements that undo it, when every step can be undone; `null` otherwise. */
   readonly downSteps: readonly string[] | null
-  /** Fingerprint of what runs: the steps' SQL in order. Recorded when applied. */
+  /** Fingerprint of what runs: the steps' SQL in order, computed from the file now. Recorded when applied. */
   readonly checksum: string
+  /** The checksum the file recorded when it was written; `null` if it records none. */
+  readonly writtenChecksum: string | null
+  /** The migration it was written after, as the file records it; `undefined` if it records nothing. */
+  readonly follows: MigrationLink | null | undefined
 }
 
 /**

@@ -108,13 +108,16 @@ class SingleStatementPool implements PostgresPool {
 async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promise<Target> {
   let pglite
   try {
-    await mkdir(spec.dataDir, { recursive: true })
+    if (spec.dataDir !== null) await mkdir(spec.dataDir, { recursive: true })
     // Loaded on demand: PGlite's WebAssembly costs start-up time that PostgreSQL targets never need.
     const { PGlite } = await import('@electric-sql/pglite')
-    pglite = await PGlite.create(spec.dataDir)
+    pglite = spec.dataDir === null ? await PGlite.create() : await PGlite.create(spec.dataDir)
   } catch (error) {
     throw new MigratorError('connect', `cannot open the ${spec.display}: ${errorText(error)}`, {
-      hint: `check that ${spec.dataDir} is writable, or set DATABASE_URL to use a PostgreSQL server`,
+      hint:
+        spec.dataDir === null
+          ? 'the embedded database failed to start in memory: reinstall dependencies with npm ci'
+          : `check that ${spec.dataDir} is writable, or set DATABASE_URL to use a PostgreSQL server`,
       cause: error,
     })
   }

@@ -1,0 +1,60 @@
+import path from 'node:path'
+import { type CheckResult, checkMigrations, inSync } from '../check/check.js'
+import { describeChange } from '../diff/describe.js'
+import { loadSchema } from '../load-schema.js'
+import { loadMigrations } from '../migrations/files.js'
+import { subjectOf } from '../plan/plan.js'
+import { openTarget } from '../target/open.js'
+import type { CommandOptions, Io } from './command.js'
+import { count } from './render.js'
+
+/**
+ * `schema:check`: offline, whatever DATABASE_URL says. Replays
+ * `generated-migrations/` on a fresh in-memory PGlite database and compares
+ * the result with `schema/`. Exit 0 in sync, 2 drift, 1 error.
+ */
+export async function runCheck(options: CommandOptions, io: Io): Promise<number> {
+  const { settings } = options
+  const declared = await loadSchema(settings.schemaPath)
+  const migrations = await loadMigrations(settings.migrationsDir)
+  const target = await openTarget(
+    { kind: 'pglite', dataDir: null, display: 'fresh in-memory PGlite database' },
+    { connectTimeoutMs: settings.connectTimeoutMs },
+  )
+  let result: CheckResult
+  try {
+    result = await checkMigrations({ db: target.db, declared, migrations })
+  } finally {
+    await target.close()
+  }
+
+  const dir = path.relative(process.cwd(), settings.migrationsDir) || '.'
+  const problems = [
+    ...result.integrity.map((p) => ({ subject: `${dir}/${p.migration}.ts`, problem: p.problem })),
+    ...(result.replayFailure
+      ? [{ subject: `${dir}/${result.replayFailure.migration}.ts`, problem: `fails to apply: ${result.replayFailure.message}` }]
+      : []),
+    ...result.drift.map((change) => ({ subject: subjectOf(change), problem: describeChange(change) })),
+  ]
+  const ok = inSync(result)
+  if (options.json) {
+    io.out(JSON.stringify({ inSync: ok, replayed: result.replayed, problems }, null, 2))
+    return ok ? 0 : 2
+  }
+  if (ok) {
+    const columns = declared.tables.reduce((n, t) => n + t.columns.length, 0)
+    io.out(
+      `In sync: replaying ${count(result.replayed, 'migration')} from ${dir}/ on a fresh database yields exactly schema/ (${count(declared.tables.length, 'table')}, ${count(columns, 'column')}).`,
+    )
+    return 0
+  }
+  io.out(`Drift: ${count(problems.length, 'problem')} between ${dir}/ and schema/`)
+  for (const p of problems) io.out(`  ${p.subject}: ${p.problem}`)
+  const advice: string[] = []
+  if (result.drift.length > 0) advice.push('run `npm run schema:plan` to write the migration schema/ needs, and commit it')
+  if (result.integrity.length > 0 || result.replayFailure) {
+    advice.push('restore edited, deleted or renamed migrations from version control')
+  }
+  io.out(`Fix: ${advice.join('; ')}.`)
+  return 2
+}

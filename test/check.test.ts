@@ -1,0 +1,114 @@
+import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PROJECT_MIGRATIONS, REPO, runCli } from './support/cli.js'
+
+/**
+ * `schema:check`, the offline CI drift check, through the CLI as CI runs it:
+ * no DATABASE_URL, a fresh in-memory database, exit 0 / 2 / 1.
+ */
+
+const M1 = '0001_create_call_log'
+const M2 = '0002_call_log_add_started_at_ended_at_duration_sec'
+const M3 = '0003_call_log_add_summary_status'
+
+let scratch: string
+beforeAll(async () => {
+  await mkdir(path.join(REPO, '.tmp'), { recursive: true })
+  scratch = await mkdtemp(path.join(REPO, '.tmp', 'check-'))
+})
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true })
+})
+
+/** A copy of the committed migrations, changed by `edit`. */
+async function migrationsCopy(edit: (dir: string) => Promise<void> = async () => {}): Promise<string> {
+  const dir = await mkdtemp(path.join(scratch, 'migrations-'))
+  await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
+  await edit(dir)
+  return dir
+}
+
+const check = (dir: string, extra: string[] = []) =>
+  runCli(['check', '--migrations', dir, ...extra], { env: { DATABASE_URL: 'postgres://ignored:never-used@127.0.0.1:1/x' } })
+
+describe.concurrent('schema:check', () => {
+  it('the landed tree is in sync: exit 0, offline, whatever DATABASE_URL says', async () => {
+    const result = await check(PROJECT_MIGRATIONS)
+    expect(result.stderr).toBe('')
+    expect(result.stdout).toBe(
+      'In sync: replaying 3 migrations from generated-migrations/ on a fresh database yields exactly schema/ (1 table, 10 columns).\n',
+    )
+    expect(result.code).toBe(0)
+  })
+
+  it('a column added to schema/ without a generated migration: exit 2, naming the column and the fix', async () => {
+    const schemaFile = path.join(scratch, 'schema-with-extra-column.ts')
+    const original = await readFile(path.join(REPO, 'schema/call-log.ts'), 'utf8')
+    await writeFile(
+      schemaFile,
+      `${original.replace("'../src/dsl/index.js'", `'${path.join(REPO, 'src/dsl/index.js')}'`).replace('summary_status: c.text(),', 'summary_status: c.text(),\n  recording_url: c.text(),')}
+import { defineSchema } from '${path.join(REPO, 'src/dsl/index.js')}'
+export const schema = defineSchema(callLog)
+`,
+    )
+    const result = await check(PROJECT_MIGRATIONS, ['--schema', schemaFile])
+    expect(result.code).toBe(2)
+    expect(result.stdout).toContain('call_log.recording_url: column is missing (declared text, null)')
+    expect(result.stdout).toContain('run `npm run schema:plan`')
+  })
+
+  it('the newest migration removed: exit 2, naming what it created', async () => {
+    const dir = await migrationsCopy((d) => rm(path.join(d, `${M3}.ts`)))
+    const result = await check(dir)
+    expect(result.code).toBe(2)
+    expect(result.stdout).toContain('call_log.summary_status: column is missing')
+  })
+
+  it('an earlier migration edited: exit 2, naming it', async () => {
+    const dir = await migrationsCopy(async (d) => {
+      const file = path.join(d, `${M2}.ts`)
+      await writeFile(file, (await readFile(file, 'utf8')).replace('"duration_sec" integer', '"duration_sec" bigint'))
+    })
+    const result = await check(dir)
+    expect(result.code).toBe(2)
+    expect(result.stdout).toMatch(new RegExp(`${M2}\\.ts: was edited after it was written`))
+    expect(result.stdout).toContain('call_log.duration_sec: type is bigint, declared integer')
+  })
+
+  it('a middle migration deleted: exit 2, naming the gap', async () => {
+    const dir = await migrationsCopy((d) => rm(path.join(d, `${M2}.ts`)))
+    const result = await check(dir)
+    expect(result.code).toBe(2)
+    expect(result.stdout).toContain(`${M3}.ts: was written after ${M2}, which is missing: deleted or renamed`)
+  })
+
+  it('migrations reordered: exit 2, naming them', async () => {
+    const dir = await migrationsCopy(async (d) => {
+      await rename(path.join(d, `${M2}.ts`), path.join(d, '0004_call_log_add_started_at_ended_at_duration_sec.ts'))
+    })
+    const result = await check(dir, ['--json'])
+    expect(result.code).toBe(2)
+    const report = JSON.parse(result.stdout)
+    expect(report.inSync).toBe(false)
+    const relative = path.relative(REPO, dir)
+    expect(report.problems).toEqual(
+      expect.arrayContaining([
+        {
+          subject: `${relative}/${M3}.ts`,
+          problem: `was written after ${M2}, which is missing: deleted or renamed`,
+        },
+        {
+          subject: `${relative}/0004_call_log_add_started_at_ended_at_duration_sec.ts`,
+          problem: `was written after ${M1}, but comes after ${M3} here: the files were reordered`,
+        },
+      ]),
+    )
+  })
+
+  it('a schema that does not load is an error, not drift: exit 1', async () => {
+    const result = await check(PROJECT_MIGRATIONS, ['--schema', path.join(scratch, 'missing.ts')])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('does not exist')
+  })
+})
