@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { MigratorError } from './errors.js'
 import type { Timeouts } from './plan/plan.js'
@@ -74,7 +75,7 @@ export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
     })
   }
   return {
-    target: resolveTarget(flags.databaseUrl ?? env.DATABASE_URL, env.NODE_ENV, cwd),
+    target: resolveTarget(flags.databaseUrl ?? databaseUrlFromEnv(env, cwd), env.NODE_ENV, cwd),
     timeouts: { lockTimeout, statementTimeout },
     lockRetries,
     connectTimeoutMs: DEFAULTS.connectTimeoutMs,
@@ -83,6 +84,28 @@ export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
     ),
     schemaPath: path.resolve(cwd, flags.schema ?? DEFAULTS.schemaPath),
     migrationsDir: path.resolve(cwd, flags.migrations ?? DEFAULTS.migrationsDir),
+  }
+}
+
+/**
+ * `DATABASE_URL`, or the contents of the file `DATABASE_URL_FILE` names (a
+ * Docker or Kubernetes secret, so the password never sits in the
+ * environment), never both.
+ */
+function databaseUrlFromEnv(env: SettingsInput['env'], cwd: string): string | undefined {
+  const file = env.DATABASE_URL_FILE
+  if (!file) return env.DATABASE_URL
+  if (env.DATABASE_URL) {
+    throw new MigratorError('settings', 'both DATABASE_URL and DATABASE_URL_FILE are set', {
+      hint: 'set only one: DATABASE_URL_FILE for a secret file, DATABASE_URL otherwise',
+    })
+  }
+  try {
+    return readFileSync(path.resolve(cwd, file), 'utf8').trim()
+  } catch (error) {
+    throw new MigratorError('settings', `cannot read DATABASE_URL_FILE ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, {
+      hint: 'mount the secret at that path, or set DATABASE_URL instead',
+    })
   }
 }
 

@@ -2,10 +2,7 @@ import { parseArgs } from 'node:util'
 import { MigratorError } from '../errors.js'
 import { HAZARD_CODES, type HazardCode, isHazardCode } from '../plan/hazards.js'
 import { resolveSettings, type Settings } from '../settings.js'
-import { runApply } from './apply-command.js'
-import { runCheck } from './check-command.js'
 import { type CommandOptions, type Io, renderError } from './command.js'
-import { runPlan, runVerify } from './plan-commands.js'
 
 /**
  * The command line: parses arguments, resolves settings, dispatches. The
@@ -99,15 +96,20 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
       signal,
     }
     const scrubbed: Io = { out: io.out, err: (text) => io.err(scrub(text, settings)) }
+    // Each command loads only what it uses: apply and verify never load ts-morph (and with it the
+    // TypeScript compiler) or PGlite, which the production image does not ship.
     switch (command) {
       case 'plan':
-        return await runPlan(options, scrubbed)
+        return await (await import('./plan-command.js')).runPlan(options, scrubbed)
       case 'verify':
-        return await runVerify(options, scrubbed)
+        return await (await import('./verify-command.js')).runVerify(options, scrubbed)
       case 'check':
-        return await runCheck(options, scrubbed)
+        return await (await import('./check-command.js')).runCheck(options, scrubbed)
       case 'apply':
-        return await runApply(options, { out: (text) => io.out(scrub(text, settings)), err: scrubbed.err })
+        return await (await import('./apply-command.js')).runApply(options, {
+          out: (text) => io.out(scrub(text, settings)),
+          err: scrubbed.err,
+        })
     }
   } catch (error) {
     io.err(scrub(renderError(command, error), settings))

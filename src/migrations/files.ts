@@ -7,11 +7,13 @@ import { type GeneratedMigration, type MigrationLink, type MigrationStep, checks
 /**
  * Reading and writing `generated-migrations/`.
  *
- * A migration file is named `NNNN_slug.ts`; the name orders it. Anything else
- * in the folder that looks like a migration is an error, not silently skipped.
+ * A migration file is named `NNNN_slug.ts` (or `.js` once compiled for the
+ * production image); the name orders it. Anything else in the folder that
+ * looks like a module is an error, not silently skipped.
  */
 
-const MIGRATION_FILE = /^(\d{4,})_[a-z0-9_]+\.ts$/
+const MIGRATION_FILE = /^(\d{4,})_[a-z0-9_]+\.(ts|js)$/
+const isModule = (file: string) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts')
 
 /** Every migration in `dir`, in order. A missing folder holds none. */
 export async function loadMigrations(dir: string): Promise<GeneratedMigration[]> {
@@ -26,7 +28,7 @@ export async function loadMigrations(dir: string): Promise<GeneratedMigration[]>
     })
   }
 
-  const files = entries.filter((entry) => entry.endsWith('.ts') && !entry.endsWith('.d.ts')).sort()
+  const files = entries.filter(isModule).sort()
   const strays = files.filter((file) => !MIGRATION_FILE.test(file))
   if (strays.length > 0) {
     throw new MigratorError('migrations', `${dir} holds files that are not generated migrations: ${strays.join(', ')}`, {
@@ -51,7 +53,7 @@ export async function loadMigrations(dir: string): Promise<GeneratedMigration[]>
 }
 
 async function loadMigration(file: string): Promise<GeneratedMigration> {
-  const name = path.basename(file, '.ts')
+  const name = path.basename(file).replace(/\.(ts|js)$/, '')
   let module: Record<string, unknown>
   try {
     module = (await import(pathToFileURL(file).href)) as Record<string, unknown>

