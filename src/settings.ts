@@ -82,8 +82,8 @@ export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
     lockWaitMs: durationMs(
       duration('migration lock wait', flags.lockWait ?? env.SCHEMA_APPLY_LOCK_WAIT ?? DEFAULTS.lockWait, '--lock-wait / SCHEMA_APPLY_LOCK_WAIT'),
     ),
-    schemaPath: path.resolve(cwd, flags.schema ?? DEFAULTS.schemaPath),
-    migrationsDir: path.resolve(cwd, flags.migrations ?? DEFAULTS.migrationsDir),
+    schemaPath: path.resolve(cwd, flags.schema ?? (env.SCHEMA_MODULE || DEFAULTS.schemaPath)),
+    migrationsDir: path.resolve(cwd, flags.migrations ?? (env.SCHEMA_MIGRATIONS_DIR || DEFAULTS.migrationsDir)),
   }
 }
 

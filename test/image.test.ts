@@ -5,7 +5,7 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO } from './support/cli.js'
-import { dockerfileCmd, dockerfileRuns } from './support/compose.js'
+import { dockerfileCmd, dockerfileEnv, dockerfileRuns } from './support/compose.js'
 import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
 import { enabledTargets } from './support/targets.js'
@@ -41,12 +41,14 @@ afterAll(async () => {
   if (app) await rm(app, { recursive: true, force: true })
 })
 
-function runImage(env: Record<string, string>) {
-  return dockerfileCmd().then(([command, ...args]) =>
-    run(command as string, args, { cwd: app, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env } }).then(
+/** The image's CMD with the image's ENV, plus what compose would pass. */
+async function runImage(env: Record<string, string>) {
+  const [command, ...args] = await dockerfileCmd()
+  const imageEnv = await dockerfileEnv()
+  expect(imageEnv.NODE_ENV).toBe('production')
+  return run(command as string, args, { cwd: app, env: { PATH: process.env.PATH ?? '', ...imageEnv, ...env } }).then(
       (r) => ({ code: 0, ...r }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    ),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   )
 }
 

@@ -87,6 +87,14 @@ export async function dockerfileCmd(): Promise<string[]> {
   return JSON.parse(line.slice(4))
 }
 
+/** The `ENV` settings of the image's final stage. */
+export async function dockerfileEnv(): Promise<Record<string, string>> {
+  const lines = await dockerfileLines()
+  const finalStage = lines.slice(lines.findLastIndex((l) => l.startsWith('FROM ')))
+  const pairs = finalStage.filter((l) => l.startsWith('ENV ')).flatMap((l) => l.slice(4).trim().split(/\s+/))
+  return Object.fromEntries(pairs.map((pair) => pair.split(/=(.*)/s).slice(0, 2) as [string, string]))
+}
+
 /** Every `RUN` command in compose/Dockerfile, in order. */
 export async function dockerfileRuns(): Promise<string[]> {
   return (await dockerfileLines()).filter((l) => l.startsWith('RUN ')).map((l) => l.slice(4))
