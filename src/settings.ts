@@ -43,6 +43,7 @@ export interface SettingsInput {
     readonly statementTimeout?: string | undefined
     readonly lockRetries?: string | undefined
     readonly lockWait?: string | undefined
+    readonly connectTimeout?: string | undefined
     readonly schema?: string | undefined
     readonly migrations?: string | undefined
   }
@@ -53,7 +54,7 @@ export const DEFAULTS = {
   lockTimeout: '5s',
   statementTimeout: '0',
   lockRetries: 3,
-  connectTimeoutMs: 10_000,
+  connectTimeout: '10s',
   lockWait: '60s',
   schemaPath: 'schema/index.ts',
   migrationsDir: 'generated-migrations',
@@ -78,7 +79,13 @@ export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
     target: resolveTarget(flags.databaseUrl ?? databaseUrlFromEnv(env, cwd), env.NODE_ENV, cwd),
     timeouts: { lockTimeout, statementTimeout },
     lockRetries,
-    connectTimeoutMs: DEFAULTS.connectTimeoutMs,
+    connectTimeoutMs: durationMs(
+      duration(
+        'connect timeout',
+        flags.connectTimeout ?? env.SCHEMA_CONNECT_TIMEOUT ?? DEFAULTS.connectTimeout,
+        '--connect-timeout / SCHEMA_CONNECT_TIMEOUT',
+      ),
+    ),
     lockWaitMs: durationMs(
       duration('migration lock wait', flags.lockWait ?? env.SCHEMA_APPLY_LOCK_WAIT ?? DEFAULTS.lockWait, '--lock-wait / SCHEMA_APPLY_LOCK_WAIT'),
     ),

@@ -7,6 +7,7 @@ import { pendingMigrations } from '../migrations/pending.js'
 import type { SchemaModel } from '../model/model.js'
 import { compare } from '../pipeline.js'
 import { subjectOf, type Timeouts } from '../plan/plan.js'
+import { hintForDatabaseError, isConnectionLost, sqlStateOf } from '../target/database-errors.js'
 import { acquireMigrationLock, releaseMigrationLock } from './migration-lock.js'
 import { backoffDelay, sleep } from './timing.js'
 
@@ -131,6 +132,14 @@ export async function applyMigrations(request: ApplyRequest): Promise<ApplyResul
       } finally {
         await releaseMigrationLock(conn).catch(() => {}) // a dead connection released it already
       }
+    } catch (error) {
+      // A database error outside a migration (history table, lock, assertion query) still names its cause and fix.
+      if (error instanceof MigratorError) throw error
+      const state = sqlStateOf(error)
+      throw new MigratorError('apply', `${messageOf(error)}${state ? ` (SQLSTATE ${state})` : ''}`, {
+        cause: error,
+        hint: hintForDatabaseError(error) ?? 'run schema:apply again; if it fails the same way, the message above names the cause',
+      })
     } finally {
       request.signal.removeEventListener('abort', cancel)
     }
@@ -186,7 +195,7 @@ async function applyWithRetry(conn: Kysely<unknown>, migration: GeneratedMigrati
         })
         continue
       }
-      throw new StepFailedError(migration.name, position.step, sqlState, attempt, error, hintFor(sqlState, request))
+      throw new StepFailedError(migration.name, position.step, sqlState, attempt, error, hintFor(error, position.step, request))
     }
   }
 }
@@ -227,29 +236,18 @@ async function applyOnce(
   request.onEvent({ type: 'migration-committed', migration: migration.name, ms: performance.now() - started, attempts: attempt })
 }
 
-function hintFor(sqlState: string | null, request: ApplyRequest): string | undefined {
-  switch (sqlState) {
+function hintFor(error: unknown, position: string, request: ApplyRequest): string | undefined {
+  switch (sqlStateOf(error)) {
     case '55P03':
     case '40P01':
       return `another session held a conflicting lock through ${request.lockRetries + 1} attempts of lock_timeout ${request.timeouts.lockTimeout}: find it in pg_stat_activity / pg_locks, or deploy when traffic is lower`
     case '57014':
       return `statement_timeout ${request.timeouts.statementTimeout} ended the statement: raise SCHEMA_STATEMENT_TIMEOUT (0 means no limit)`
-    case '57P01':
-    case '08006':
-    case '08003':
-      return 'the connection was terminated: run schema:apply again; the migration was rolled back and will run from its start'
-    case '42501':
-      return 'the database role lacks a privilege: run schema:apply as the table owner or a role with ALTER rights'
-    case '25006':
-      return 'the database is read-only (a replica?): point DATABASE_URL at the primary'
-    default:
-      return undefined
   }
-}
-
-export function sqlStateOf(error: unknown): string | null {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null
+  if (position === 'COMMIT' && isConnectionLost(error)) {
+    return 'the connection was lost at COMMIT, so the migration may or may not have committed: run schema:apply again; it reads the history and re-checks the live schema, and converges either way'
+  }
+  return hintForDatabaseError(error)
 }
 
 function messageOf(error: unknown): string {

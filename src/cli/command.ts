@@ -1,6 +1,7 @@
 import { MigratorError } from '../errors.js'
 import type { HazardCode } from '../plan/hazards.js'
 import type { Settings } from '../settings.js'
+import { hintForDatabaseError, sqlStateOf } from '../target/database-errors.js'
 
 /** Where a command's text goes: stdout for results, stderr for notices and errors. */
 export interface Io {
@@ -24,7 +25,8 @@ export function renderError(command: string, error: unknown): string {
     if (error.hint) lines.push(`fix: ${error.hint}`)
     return lines.join('\n')
   }
-  const sqlState = (error as { code?: unknown } | null)?.code
+  const sqlState = sqlStateOf(error)
   const detail = error instanceof Error ? error.message : String(error)
-  return `schema ${command} failed: ${detail}${typeof sqlState === 'string' ? ` (SQLSTATE ${sqlState})` : ''}`
+  const hint = hintForDatabaseError(error) ?? 'this was not expected: run the command again, and report it with this output if it repeats'
+  return `schema ${command} failed: ${detail}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}\nfix: ${hint}`
 }

@@ -33,7 +33,8 @@ options:
   --lock-timeout <d>        per DDL statement (default $SCHEMA_LOCK_TIMEOUT or 5s)
   --statement-timeout <d>   per DDL statement (default $SCHEMA_STATEMENT_TIMEOUT or 0, no limit)
   --lock-retries <n>        retries after a lock timeout or deadlock (default $SCHEMA_LOCK_RETRIES or 3)
-  --lock-wait <d>           (apply) wait for another runner's migration lock (default $SCHEMA_APPLY_LOCK_WAIT or 60s)`
+  --lock-wait <d>           (apply) wait for another runner's migration lock (default $SCHEMA_APPLY_LOCK_WAIT or 60s)
+  --connect-timeout <d>     give up connecting after this long (default $SCHEMA_CONNECT_TIMEOUT or 10s)`
 
 const COMMANDS = ['plan', 'apply', 'verify', 'check'] as const
 type Command = (typeof COMMANDS)[number]
@@ -55,6 +56,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
         'statement-timeout': { type: 'string' },
         'lock-retries': { type: 'string' },
         'lock-wait': { type: 'string' },
+        'connect-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     })
@@ -83,6 +85,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
         statementTimeout: values['statement-timeout'],
         lockRetries: values['lock-retries'],
         lockWait: values['lock-wait'],
+        connectTimeout: values['connect-timeout'],
         schema: values.schema,
         migrations: values.migrations,
       },

@@ -1,0 +1,41 @@
+/**
+ * What a database error means for the person running the tool: the SQLSTATE
+ * (when there is one) and what to do about it.
+ */
+
+/** The five-character SQLSTATE of a PostgreSQL error, or `null` (network errors have none). */
+export function sqlStateOf(error: unknown): string | null {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null
+}
+
+/** The connection went away under a query: no SQLSTATE, the driver's own words or a socket error. */
+export function isConnectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  const message = error instanceof Error ? error.message : ''
+  return (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    /Connection terminated|connection closed|Client has encountered a connection error/i.test(message) ||
+    ['57P01', '57P02', '57P03', '08006', '08003', '08001'].includes(sqlStateOf(error) ?? '')
+  )
+}
+
+/** The fix for a database error the tool cannot fix itself; `undefined` when there is nothing specific to say. */
+export function hintForDatabaseError(error: unknown): string | undefined {
+  if (isConnectionLost(error)) {
+    return 'the connection to the database was lost (server restart, failover, network): run the command again; apply reads its history and re-checks the live schema, so it converges whether or not the last transaction committed'
+  }
+  switch (sqlStateOf(error)) {
+    case '42501':
+      return 'the database role lacks a privilege: run schema:apply as the table owner or a role with ALTER rights'
+    case '25006':
+      return 'the database is read-only (a replica, or default_transaction_read_only): point DATABASE_URL at the primary'
+    case '53300':
+      return 'the server has no free connection slots: retry when load is lower, or raise max_connections'
+    case '57014':
+      return 'a statement was cancelled (statement_timeout or an operator): raise SCHEMA_STATEMENT_TIMEOUT (0 means no limit), or run again'
+    default:
+      return undefined
+  }
+}
