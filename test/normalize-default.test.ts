@@ -17,6 +17,8 @@ describe('normalizeDefault', () => {
     ["'-0.5'::numeric", 'double precision', '-0.5'],
     ["'9999999999'::bigint", 'bigint', '9999999999'],
     ["'{}'::jsonb", 'jsonb', "'{}'"],
+    [`'{"a": [1, 2.0], "c": {"z": null}, "bb": 1}'::jsonb`, 'jsonb', `'{"bb":1,"a":[1,2.0],"c":{"z":null}}'`],
+    [`'{"it''s": 1}'::jsonb`, 'jsonb', `'{"it''s":1}'`],
     ["'{1,2}'::integer[]", 'integer[]', "'{1,2}'"],
     ['CURRENT_TIMESTAMP', 'timestamp with time zone', 'current_timestamp'],
     ['now()', 'timestamp with time zone', 'NOW( )'],
@@ -28,6 +30,10 @@ describe('normalizeDefault', () => {
   it('keeps the case and spacing of quoted text', () => {
     expect(normalizeDefault("'Queued  Call'::text", 'text')).toBe("'Queued  Call'")
     expect(normalizeDefault("'Queued  Call'", 'text')).not.toBe(normalizeDefault("'queued call'", 'text'))
+  })
+
+  it('compares json text as written: PostgreSQL keeps json (unlike jsonb) verbatim', () => {
+    expect(normalizeDefault(`'{"b":1,"a":2}'::json`, 'json')).not.toBe(normalizeDefault(`'{"a":2,"b":1}'`, 'json'))
   })
 
   it('keeps a cast to another type: it changes meaning', () => {

@@ -13,6 +13,7 @@ import { baseOfType, canonicalType, isNumericType } from './normalize-type.js'
  *   -0.5              on double precision → '-0.5'::numeric
  *   current_timestamp                     → CURRENT_TIMESTAMP
  *   serial                                → nextval('t_id_seq'::regclass)
+ *   '{"bb":1,"a":2}'  on jsonb            → '{"a": 2, "bb": 1}'::jsonb   (parsed and re-rendered)
  * The canonical form removes exactly these decorations and nothing that
  * changes meaning; `test/normalize-default.test.ts` round-trips each through
  * a real server.
@@ -32,9 +33,35 @@ export function normalizeDefault(expression: string, columnType: string): string
     const [, value = '', castType = ''] = literal
     const cast = canonicalType(castType)
     if (isNumericType(columnType) && isNumericType(cast) && isNumberLiteral(value)) return value
-    if (castMatchesColumn(cast, columnType)) return `'${value}'`
+    if (castMatchesColumn(cast, columnType)) return canonicalLiteral(value, columnType)
   }
-  return text
+  const bare = /^'((?:[^']|'')*)'$/.exec(text)
+  return bare ? canonicalLiteral(bare[1] ?? '', columnType) : text
+}
+
+/**
+ * A string literal's canonical text. A `jsonb` value is stored parsed, so
+ * PostgreSQL prints it back re-rendered (keys reordered, spaces added):
+ * compare the JSON values, not their spelling.
+ */
+function canonicalLiteral(quoted: string, columnType: string): string {
+  if (columnType === 'jsonb') {
+    try {
+      return `'${stableJson(JSON.parse(quoted.replaceAll("''", "'"))).replaceAll("'", "''")}'`
+    } catch {
+      // Not JSON: PostgreSQL would have refused it; leave it for the diff to show.
+    }
+  }
+  return `'${quoted}'`
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value)
 }
 
 /** The `::type` PostgreSQL adds to a literal of the column's own type. */
