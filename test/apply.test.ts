@@ -1,11 +1,12 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { maxTotalBackoff } from '../src/apply/timing.js'
 import { PROJECT_MIGRATIONS, REPO, runCli, startCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
+import { useScratchDir } from './support/scratch.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -72,7 +73,7 @@ async function waitForBlockedApply(url: string, timeoutMs = 20_000): Promise<num
 
 describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQL', () => {
   let database: Awaited<ReturnType<typeof createDatabase>>
-  let scratch: string
+  const scratch = useScratchDir('apply')
   const env = (extra: Record<string, string> = {}) => ({
     NODE_ENV: 'production',
     DATABASE_URL: database.url,
@@ -81,13 +82,6 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     ...extra,
   })
 
-  beforeAll(async () => {
-    await mkdir(path.join(REPO, '.tmp'), { recursive: true })
-    scratch = await mkdtemp(path.join(REPO, '.tmp', 'apply-'))
-  })
-  afterAll(async () => {
-    await rm(scratch, { recursive: true, force: true })
-  })
   beforeEach(async () => {
     database = await createDatabase()
     await query(database.url, pre109(1_000))
@@ -160,7 +154,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
   })
 
   it('refuses an applied migration that was edited, by name', async () => {
-    const dir = path.join(scratch, 'edited')
+    const dir = path.join(scratch(), 'edited')
     await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
     expect((await runCli(['apply', '--migrations', dir], { env: env() })).code).toBe(0)
 
@@ -263,7 +257,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
 
   describe('hand-written migrations exercise the executor', () => {
     const migrationWith = async (name: string, statements: string[]) => {
-      const dir = await mkdtemp(path.join(scratch, 'custom-'))
+      const dir = await mkdtemp(path.join(scratch(), 'custom-'))
       const steps = statements.map(
         (sql, i) => `{ kind: 'add-column', subject: 'step ${i + 1}', lock: 'none', hazards: [], sql: ${JSON.stringify(sql)} }`,
       )

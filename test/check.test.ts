@@ -1,6 +1,7 @@
-import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useScratchDir } from './support/scratch.js'
 import { PROJECT_MIGRATIONS, REPO, runCli } from './support/cli.js'
 
 /**
@@ -12,18 +13,11 @@ const M1 = '0001_create_call_log'
 const M2 = '0002_call_log_add_started_at_ended_at_duration_sec'
 const M3 = '0003_call_log_add_summary_status'
 
-let scratch: string
-beforeAll(async () => {
-  await mkdir(path.join(REPO, '.tmp'), { recursive: true })
-  scratch = await mkdtemp(path.join(REPO, '.tmp', 'check-'))
-})
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true })
-})
+const scratch = useScratchDir('check')
 
 /** A copy of the committed migrations, changed by `edit`. */
 async function migrationsCopy(edit: (dir: string) => Promise<void> = async () => {}): Promise<string> {
-  const dir = await mkdtemp(path.join(scratch, 'migrations-'))
+  const dir = await mkdtemp(path.join(scratch(), 'migrations-'))
   await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
   await edit(dir)
   return dir
@@ -43,7 +37,7 @@ describe.concurrent('schema:check', () => {
   })
 
   it('a column added to schema/ without a generated migration: exit 2, naming the column and the fix', async () => {
-    const schemaFile = path.join(scratch, 'schema-with-extra-column.ts')
+    const schemaFile = path.join(scratch(), 'schema-with-extra-column.ts')
     const original = await readFile(path.join(REPO, 'schema/call-log.ts'), 'utf8')
     await writeFile(
       schemaFile,
@@ -107,7 +101,7 @@ export const schema = defineSchema(callLog)
   })
 
   it('a schema that does not load is an error, not drift: exit 1', async () => {
-    const result = await check(PROJECT_MIGRATIONS, ['--schema', path.join(scratch, 'missing.ts')])
+    const result = await check(PROJECT_MIGRATIONS, ['--schema', path.join(scratch(), 'missing.ts')])
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('does not exist')
   })

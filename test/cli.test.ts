@@ -1,28 +1,21 @@
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PROJECT_SCHEMA, REPO, runCli } from './support/cli.js'
+import { PROJECT_SCHEMA, runCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { NEW_COLUMNS, pre109 } from './support/fixtures.js'
+import { useScratchDir } from './support/scratch.js'
 import { enabledTargets } from './support/targets.js'
 
 const PRE_109 = pre109(1000)
 
-let workDir: string
-beforeAll(async () => {
-  // Inside the repository: the CLI resolves tsx and kysely from the project, as `npm run` does.
-  await mkdir(path.join(REPO, '.tmp'), { recursive: true })
-  workDir = await mkdtemp(path.join(REPO, '.tmp', 'cli-'))
-})
-afterAll(async () => {
-  await rm(workDir, { recursive: true, force: true })
-})
+const workDir = useScratchDir('cli')
 
 describe('embedded default (no DATABASE_URL)', () => {
   it('plans call_log on PGlite in ./.pglite and says so on stderr', async () => {
-    const cwd = await mkdtemp(path.join(workDir, 'embedded-'))
+    const cwd = await mkdtemp(path.join(workDir(), 'embedded-'))
     const result = await runCli(['plan', '--schema', PROJECT_SCHEMA], { cwd })
     expect(result.stderr).toContain('DATABASE_URL is not set; using the embedded PGlite database in .pglite/')
     expect(result.stdout).toContain('1. create table call_log')
@@ -32,7 +25,7 @@ describe('embedded default (no DATABASE_URL)', () => {
   })
 
   it('refuses under NODE_ENV=production, creating nothing', async () => {
-    const cwd = await mkdtemp(path.join(workDir, 'production-'))
+    const cwd = await mkdtemp(path.join(workDir(), 'production-'))
     const result = await runCli(['plan', '--schema', PROJECT_SCHEMA], { cwd, env: { NODE_ENV: 'production' } })
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('DATABASE_URL is not set and NODE_ENV=production')
@@ -43,7 +36,7 @@ describe('embedded default (no DATABASE_URL)', () => {
 
 describe('bad input fails before any database work, exit 1', () => {
   it('a schema module that throws on import names the file', async () => {
-    const file = path.join(workDir, 'broken-schema.ts')
+    const file = path.join(workDir(), 'broken-schema.ts')
     await writeFile(file, `throw new Error('boom at import')\n`)
     const result = await runCli(['verify', '--schema', file], { env: { NODE_ENV: 'production', DATABASE_URL: 'postgres://u:pw-unused@127.0.0.1:1/db' } })
     expect(result.code).toBe(1)

@@ -1,29 +1,21 @@
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Migrator } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { applyMigrations } from '../src/apply/apply.js'
+import { describe, expect, it } from 'vitest'
 import type { SchemaDefinition } from '../src/dsl/index.js'
 import { loadMigrations } from '../src/migrations/files.js'
-import { generateMigration } from '../src/migrations/generate.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
-import { compare, planAgainst } from '../src/pipeline.js'
+import { compare } from '../src/pipeline.js'
 import { schema as projectSchema } from '../schema/index.js'
-import { PROJECT_MIGRATIONS, REPO, runCli } from './support/cli.js'
+import { PROJECT_MIGRATIONS, runCli } from './support/cli.js'
 import { createDatabase, withTestDatabase } from './support/database.js'
 import { schema as after109 } from './fixtures/history/after-109.js'
 import { schema as pre109 } from './fixtures/history/pre-109.js'
+import { planFor, writeAndApply } from './support/pipeline.js'
+import { useScratchDir } from './support/scratch.js'
 import { enabledTargets } from './support/targets.js'
 
-const timeouts = { lockTimeout: '5s', statementTimeout: '0' }
-let scratch: string
-beforeAll(async () => {
-  await mkdir(path.join(REPO, '.tmp'), { recursive: true })
-  scratch = await mkdtemp(path.join(REPO, '.tmp', 'generated-'))
-})
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true })
-})
+const scratch = useScratchDir('generated')
 
 async function filesIn(dir: string): Promise<Record<string, string>> {
   const names = (await readdir(dir)).filter((name) => name.endsWith('.ts')).sort()
@@ -32,25 +24,12 @@ async function filesIn(dir: string): Promise<Record<string, string>> {
 
 describe.each(enabledTargets())('generated migrations on %s', (target) => {
   it('the committed generated-migrations/ are reproduced byte for byte from the schema history', async () => {
-    const dir = await mkdtemp(path.join(scratch, 'history-'))
+    const dir = await mkdtemp(path.join(scratch(), 'history-'))
     await withTestDatabase(target, async ({ db }) => {
       // Baseline (call_log before 109), then 109, then 110: plan, write, apply, as a team would have.
       for (const definition of [pre109, after109, projectSchema] as SchemaDefinition[]) {
         const declared = modelFromDefinition(definition)
-        const { plan } = await planAgainst(db, { declared, timeouts, allow: new Set() })
-        const files = await loadMigrations(dir)
-        await generateMigration({ plan, declared, files, pending: [], dir, dryRun: false })
-        await applyMigrations({
-          db,
-          declared,
-          migrations: await loadMigrations(dir),
-          timeouts,
-          lockRetries: 0,
-          lockWaitMs: 5_000,
-          signal: new AbortController().signal,
-          cancelBackend: async () => {},
-          onEvent: () => {},
-        })
+        await writeAndApply(db, declared, await planFor(db, declared), dir)
       }
     })
     expect(await filesIn(dir)).toEqual(await filesIn(PROJECT_MIGRATIONS))
@@ -83,7 +62,7 @@ describe.each(enabledTargets())('generated migrations on %s', (target) => {
 describe.runIf(enabledTargets().includes('postgres'))('schema:plan writes each change once', () => {
   it('a second plan before apply finds the pending migration and writes nothing', async () => {
     const database = await createDatabase()
-    const dir = await mkdtemp(path.join(scratch, 'once-'))
+    const dir = await mkdtemp(path.join(scratch(), 'once-'))
     try {
       const env = { DATABASE_URL: database.url }
       const first = await runCli(['plan', '--migrations', dir], { env })

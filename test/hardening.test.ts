@@ -1,11 +1,12 @@
-import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, REPO, runCli, startCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
+import { useScratchDir } from './support/scratch.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -18,14 +19,7 @@ import { enabledTargets } from './support/targets.js'
 const PASSWORD = 'test-password' // the test server's superuser password (see global-setup)
 const SUCCESS_WORDING = /success|completed|✓|all good/i
 
-let scratch: string
-beforeAll(async () => {
-  await mkdir(path.join(REPO, '.tmp'), { recursive: true })
-  scratch = await mkdtemp(path.join(REPO, '.tmp', 'hardening-'))
-})
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true })
-})
+const scratch = useScratchDir('hardening')
 
 async function sqlOn(url: string, text: string) {
   const client = new pg.Client({ connectionString: url })
@@ -96,7 +90,7 @@ describe('connections', () => {
     it('the password comes from DATABASE_URL_FILE, and never shows', async () => {
       const database = await createDatabase()
       try {
-        const secret = path.join(scratch, 'database_url')
+        const secret = path.join(scratch(), 'database_url')
         await writeFile(secret, `${database.url}\n`)
         const result = await runCli(['verify', '--json'], { env: { DATABASE_URL_FILE: secret } })
         expect(result.code).toBe(2)
@@ -227,7 +221,7 @@ describe('schema input', () => {
   const dsl = path.join(REPO, 'src/dsl/index.js')
 
   it('a schema module with a syntax error: exit 1 naming the file', async () => {
-    const file = path.join(scratch, 'syntax-error.ts')
+    const file = path.join(scratch(), 'syntax-error.ts')
     await writeFile(file, `import { c, table, defineSchema } from '${dsl}'\nexport const schema = defineSchema(table('t', { id: c.integer( }))\n`)
     const result = await runCli(['plan', '--schema', file, '--dry-run'], { env: { NODE_ENV: 'production', DATABASE_URL: 'postgres://u:pw-unused@127.0.0.1:1/x' } })
     expectCleanFailure(result)
@@ -235,7 +229,7 @@ describe('schema input', () => {
   })
 
   it('an invalid schema is reported before connecting: every problem, with file, table and column', async () => {
-    const file = path.join(scratch, 'invalid.ts')
+    const file = path.join(scratch(), 'invalid.ts')
     await writeFile(
       file,
       `import { c, table, defineSchema } from '${dsl}'
@@ -258,21 +252,17 @@ export const schema = defineSchema(
     const database = await createDatabase()
     try {
       await sqlOn(database.url, pre109(10))
-      const file = path.join(scratch, 'smuggling.ts')
+      const file = path.join(scratch(), 'smuggling.ts')
       await writeFile(
         file,
         `import { c, table, defineSchema } from '${dsl}'
+import { callLog } from '${path.join(REPO, 'schema/call-log.js')}'
 export const schema = defineSchema(table('call_log', {
-  id: c.bigserial().primaryKey(),
-  call_sid: c.text().notNull(),
-  from_number: c.text(),
-  to_number: c.text(),
-  status: c.text().notNull().default('queued'),
-  created_at: c.timestamptz().notNull().defaultSql('now()'),
+  ...callLog.columns,
   note: c.text().defaultSql("'x'; DROP TABLE call_log; --"),
 }))\n`,
       )
-      const dir = await mkdtemp(path.join(scratch, 'smuggling-'))
+      const dir = await mkdtemp(path.join(scratch(), 'smuggling-'))
       const env = { NODE_ENV: 'production', DATABASE_URL: database.url }
       expect((await runCli(['plan', '--schema', file, '--migrations', dir], { env })).code).toBe(0)
       const result = await runCli(['apply', '--schema', file, '--migrations', dir], { env })
@@ -289,7 +279,7 @@ describe('files', () => {
   const offline = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u:pw-unused@127.0.0.1:1/x' }
 
   it('generated-migrations/ that cannot be read: exit 1 naming it', async () => {
-    const notADirectory = path.join(scratch, 'not-a-directory')
+    const notADirectory = path.join(scratch(), 'not-a-directory')
     await writeFile(notADirectory, '')
     const result = await runCli(['apply', '--migrations', notADirectory], { env: offline })
     expectCleanFailure(result)
@@ -297,7 +287,7 @@ describe('files', () => {
   })
 
   it('a migration file that fails to load: exit 1 naming it', async () => {
-    const dir = await mkdtemp(path.join(scratch, 'broken-'))
+    const dir = await mkdtemp(path.join(scratch(), 'broken-'))
     await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
     await writeFile(path.join(dir, '0004_broken.ts'), 'export const steps = [\n')
     const result = await runCli(['apply', '--migrations', dir], { env: offline })
@@ -306,7 +296,7 @@ describe('files', () => {
   })
 
   it('a file in generated-migrations/ that is not a migration: exit 1 naming it', async () => {
-    const dir = await mkdtemp(path.join(scratch, 'stray-'))
+    const dir = await mkdtemp(path.join(scratch(), 'stray-'))
     await writeFile(path.join(dir, 'helpers.ts'), 'export {}\n')
     const result = await runCli(['apply', '--migrations', dir], { env: offline })
     expectCleanFailure(result)
@@ -316,7 +306,7 @@ describe('files', () => {
   it.runIf(enabledTargets().includes('postgres'))('an applied migration deleted: exit 1 naming it', async () => {
     const database = await createDatabase()
     try {
-      const dir = await mkdtemp(path.join(scratch, 'deleted-'))
+      const dir = await mkdtemp(path.join(scratch(), 'deleted-'))
       await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
       const env = { NODE_ENV: 'production', DATABASE_URL: database.url }
       expect((await runCli(['apply', '--migrations', dir], { env })).code).toBe(0)
@@ -330,7 +320,7 @@ describe('files', () => {
   })
 
   it('.pglite/ that cannot be created: exit 1 naming it and the alternative', async () => {
-    const cwd = await mkdtemp(path.join(scratch, 'pglite-'))
+    const cwd = await mkdtemp(path.join(scratch(), 'pglite-'))
     await writeFile(path.join(cwd, '.pglite'), 'a file where the data folder should be')
     const result = await runCli(['verify', '--schema', PROJECT_SCHEMA], { cwd })
     expectCleanFailure(result)
@@ -341,7 +331,7 @@ describe('files', () => {
   it.runIf(enabledTargets().includes('postgres'))('two schema:plan runs writing at once: one file, never two', async () => {
     const database = await createDatabase()
     try {
-      const dir = await mkdtemp(path.join(scratch, 'racing-'))
+      const dir = await mkdtemp(path.join(scratch(), 'racing-'))
       const env = { DATABASE_URL: database.url }
       const runs = await Promise.all([1, 2, 3].map(() => startCli(['plan', '--migrations', dir], { env }).result))
       expect(await readdir(dir)).toEqual(['0001_create_call_log.ts'])

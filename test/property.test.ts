@@ -1,14 +1,11 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { applyMigrations } from '../src/apply/apply.js'
+import { describe, expect, it } from 'vitest'
 import { type ColumnBuilder, c, defineSchema, type SchemaDefinition, table } from '../src/dsl/index.js'
-import { loadMigrations } from '../src/migrations/files.js'
-import { generateMigration } from '../src/migrations/generate.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
-import { planAgainst } from '../src/pipeline.js'
-import { REPO } from './support/cli.js'
 import { withTestDatabase } from './support/database.js'
+import { planFor, writeAndApply } from './support/pipeline.js'
+import { useScratchDir } from './support/scratch.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -22,7 +19,6 @@ import { enabledTargets } from './support/targets.js'
  */
 
 const SEEDS = Array.from({ length: Number(process.env.SCHEMA_PROPERTY_RUNS ?? 12) }, (_, i) => 1000 + i)
-const timeouts = { lockTimeout: '5s', statementTimeout: '0' }
 
 type AnyColumn = ColumnBuilder<never>
 
@@ -116,39 +112,20 @@ function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefin
   }
 }
 
-let scratch: string
-beforeAll(async () => {
-  await mkdir(path.join(REPO, '.tmp'), { recursive: true })
-  scratch = await mkdtemp(path.join(REPO, '.tmp', 'property-'))
-})
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true })
-})
+const scratch = useScratchDir('property')
 
 describe.each(enabledTargets())('random schemas on %s', (target) => {
   it.each(SEEDS)('seed %i: apply, then re-plan is empty; grow, apply, re-plan is empty', async (seed) => {
     const { schema, grown } = randomSchema(random(seed))
-    const dir = await mkdtemp(path.join(scratch, `${target}-${seed}-`))
+    const dir = await mkdtemp(path.join(scratch(), `${target}-${seed}-`))
     await withTestDatabase(target, async ({ db }) => {
       for (const definition of [schema, grown]) {
         const declared = modelFromDefinition(definition)
-        const request = { declared, timeouts, allow: new Set<never>() }
-        const { plan } = await planAgainst(db, request)
-        // A grown schema only adds nullable-or-defaulted columns to empty tables: nothing to hold back.
+        const plan = await planFor(db, declared)
+        // A grown schema only adds columns to empty tables: nothing to hold back.
         expect(plan.heldBack).toEqual([])
-        await generateMigration({ plan, declared, files: await loadMigrations(dir), pending: [], dir, dryRun: false })
-        await applyMigrations({
-          db,
-          declared,
-          migrations: await loadMigrations(dir),
-          timeouts,
-          lockRetries: 0,
-          lockWaitMs: 5_000,
-          signal: new AbortController().signal,
-          cancelBackend: async () => {},
-          onEvent: () => {},
-        })
-        const { plan: again } = await planAgainst(db, request)
+        await writeAndApply(db, declared, plan, dir)
+        const again = await planFor(db, declared)
         expect(again.steps.map((s) => `${s.change.kind} ${s.subject}: ${s.sql}`)).toEqual([])
         expect(again.heldBack).toEqual([])
       }

@@ -1,0 +1,35 @@
+import type { Kysely } from 'kysely'
+import { applyMigrations } from '../../src/apply/apply.js'
+import { loadMigrations } from '../../src/migrations/files.js'
+import { generateMigration } from '../../src/migrations/generate.js'
+import type { SchemaModel } from '../../src/model/model.js'
+import { planAgainst } from '../../src/pipeline.js'
+import type { HazardCode } from '../../src/plan/hazards.js'
+import type { Plan } from '../../src/plan/plan.js'
+
+export const TEST_TIMEOUTS = { lockTimeout: '5s', statementTimeout: '0' }
+
+/** Plans `declared` against `db` as `schema:plan` does. */
+export async function planFor(db: Kysely<unknown>, declared: SchemaModel, allow: readonly HazardCode[] = []): Promise<Plan> {
+  return (await planAgainst(db, { declared, timeouts: TEST_TIMEOUTS, allow: new Set(allow) })).plan
+}
+
+/**
+ * What a team does with a plan: write it as the next migration in `dir`, then
+ * apply everything pending there with the production executor and its
+ * post-apply assertion (which rejects if the schema still differs).
+ */
+export async function writeAndApply(db: Kysely<unknown>, declared: SchemaModel, plan: Plan, dir: string): Promise<void> {
+  await generateMigration({ plan, declared, files: await loadMigrations(dir), pending: [], dir, dryRun: false })
+  await applyMigrations({
+    db,
+    declared,
+    migrations: await loadMigrations(dir),
+    timeouts: TEST_TIMEOUTS,
+    lockRetries: 0,
+    lockWaitMs: 5_000,
+    signal: new AbortController().signal,
+    cancelBackend: async () => {},
+    onEvent: () => {},
+  })
+}
