@@ -37,15 +37,7 @@ describe.concurrent('schema:check', () => {
   })
 
   it('a column added to schema/ without a generated migration: exit 2, naming the column and the fix', async () => {
-    const schemaFile = path.join(scratch(), 'schema-with-extra-column.ts')
-    const original = await readFile(path.join(REPO, 'schema/call-log.ts'), 'utf8')
-    await writeFile(
-      schemaFile,
-      `${original.replace("'../src/dsl/index.js'", `'${path.join(REPO, 'src/dsl/index.js')}'`).replace('summary_status: c.text(),', 'summary_status: c.text(),\n  recording_url: c.text(),')}
-import { defineSchema } from '${path.join(REPO, 'src/dsl/index.js')}'
-export const schema = defineSchema(callLog)
-`,
-    )
+    const schemaFile = path.join(REPO, 'test/fixtures/history/grown.ts')
     const result = await check(PROJECT_MIGRATIONS, ['--schema', schemaFile])
     expect(result.code).toBe(2)
     expect(result.stdout).toContain('call_log.recording_url: column is missing (declared text, null)')

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PROJECT_SCHEMA, runCli } from './support/cli.js'
+import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, runCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { NEW_COLUMNS, pre109 } from './support/fixtures.js'
 import { useScratchDir } from './support/scratch.js'
@@ -22,6 +22,18 @@ describe('embedded default (no DATABASE_URL)', () => {
     expect(result.stdout).toContain('CREATE TABLE IF NOT EXISTS "public"."call_log"')
     expect(result.code).toBe(0)
     expect(existsSync(path.join(cwd, '.pglite'))).toBe(true)
+  })
+
+  it('on a fresh clone, plans call_log and writes nothing while the committed migrations are pending', async () => {
+    const cwd = await mkdtemp(path.join(workDir(), 'fresh-'))
+    const before = await readdir(PROJECT_MIGRATIONS)
+    const result = await runCli(['plan', '--schema', PROJECT_SCHEMA, '--migrations', PROJECT_MIGRATIONS], { cwd })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('1. create table call_log')
+    expect(result.stdout).toContain(
+      'Not written: 3 generated migrations are not applied to this database yet (0001_create_call_log, 0002_call_log_add_started_at_ended_at_duration_sec, 0003_call_log_add_summary_status). Apply them first (npm run schema:apply), then plan again.',
+    )
+    expect(await readdir(PROJECT_MIGRATIONS)).toEqual(before)
   })
 
   it('refuses under NODE_ENV=production, creating nothing', async () => {

@@ -7,7 +7,7 @@ import { loadMigrations } from '../src/migrations/files.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
 import { compare } from '../src/pipeline.js'
 import { schema as projectSchema } from '../schema/index.js'
-import { PROJECT_MIGRATIONS, runCli } from './support/cli.js'
+import { PROJECT_MIGRATIONS, REPO, runCli } from './support/cli.js'
 import { createDatabase, withTestDatabase } from './support/database.js'
 import { schema as after109 } from './fixtures/history/after-109.js'
 import { schema as pre109 } from './fixtures/history/pre-109.js'
@@ -60,7 +60,7 @@ describe.each(enabledTargets())('generated migrations on %s', (target) => {
 })
 
 describe.runIf(enabledTargets().includes('postgres'))('schema:plan writes each change once', () => {
-  it('a second plan before apply finds the pending migration and writes nothing', async () => {
+  it('a second plan before apply finds the pending migration and writes nothing; after apply, the next change gets the next file', async () => {
     const database = await createDatabase()
     const dir = await mkdtemp(path.join(scratch(), 'once-'))
     try {
@@ -71,13 +71,19 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:plan writes each c
 
       const second = await runCli(['plan', '--migrations', dir], { env })
       expect(second.code).toBe(0)
-      expect(second.stdout).toContain('Pending migration 0001_create_call_log already covers 1 of these steps; run schema:apply to apply it.')
+      expect(second.stdout).toContain(
+        'Not written: 1 generated migration is not applied to this database yet (0001_create_call_log). 1 step above is already in it. Apply it first (npm run schema:apply), then plan again.',
+      )
       expect(second.stdout).not.toContain('Wrote')
       expect(Object.keys(await filesIn(dir))).toEqual(['0001_create_call_log.ts'])
 
       const dry = await runCli(['plan', '--dry-run', '--migrations', path.join(dir, 'nested')], { env })
       expect(dry.stdout).toMatch(/Would write .*0001_create_call_log\.ts \(--dry-run: nothing written\)\./)
       expect(await readdir(dir)).toEqual(['0001_create_call_log.ts'])
+
+      expect((await runCli(['apply', '--migrations', dir], { env })).code).toBe(0)
+      const grown = await runCli(['plan', '--migrations', dir, '--schema', path.join(REPO, 'test/fixtures/history/grown.ts')], { env })
+      expect(grown.stdout).toMatch(/Wrote .*0002_call_log_add_recording_url\.ts\./)
     } finally {
       await database.drop()
     }

@@ -5,7 +5,7 @@ import { pendingMigrations } from '../migrations/pending.js'
 import { planAgainst } from '../pipeline.js'
 import { withContext } from './context.js'
 import type { CommandOptions, Io } from './command.js'
-import { planJson, renderPlan } from './render.js'
+import { count, planJson, renderPlan } from './render.js'
 
 /** `schema:plan`: print the plan; write it as the next generated migration unless `--dry-run`. */
 export async function runPlan(options: CommandOptions, io: Io): Promise<number> {
@@ -32,6 +32,7 @@ export async function runPlan(options: CommandOptions, io: Io): Promise<number> 
           {
             target: target.spec.display,
             ...planJson(plan),
+            pending: pending.map((m) => m.name),
             coveredByPending: generated.covered.map((c) => ({ subject: c.step.subject, migration: c.by })),
             migration: generated.migration && { name: generated.migration.name, path: file, written: generated.written },
           },
@@ -43,17 +44,21 @@ export async function runPlan(options: CommandOptions, io: Io): Promise<number> 
     }
     io.out(`Target: ${target.spec.display}\n`)
     io.out(renderPlan(plan))
-    const coveredBy = [...new Set(generated.covered.map((c) => c.by))]
-    if (coveredBy.length > 0) {
-      const which = coveredBy.length === 1 ? `migration ${coveredBy[0]}` : `migrations ${coveredBy.join(', ')}`
+    if (pending.length > 0) {
+      const them = pending.length === 1 ? 'it' : 'them'
+      const covered = generated.covered.length
       io.out(
-        `Pending ${which} already ${coveredBy.length === 1 ? 'covers' : 'cover'} ${generated.covered.length} of these steps; run schema:apply to apply ${coveredBy.length === 1 ? 'it' : 'them'}.`,
+        [
+          plan.steps.length > 0 ? 'Not written:' : 'Note:',
+          `${count(pending.length, 'generated migration')} ${pending.length === 1 ? 'is' : 'are'} not applied to this database yet (${pending.map((m) => m.name).join(', ')}).`,
+          covered > 0 ? `${count(covered, 'step')} above ${covered === 1 ? 'is' : 'are'} already in ${them}.` : '',
+          `Apply ${them} first (npm run schema:apply)${plan.steps.length > 0 ? ', then plan again' : ''}.`,
+        ]
+          .filter(Boolean)
+          .join(' '),
       )
-    }
-    if (generated.migration) {
+    } else if (generated.migration) {
       io.out(generated.written ? `Wrote ${file}.` : `Would write ${file} (--dry-run: nothing written).`)
-    } else if (plan.steps.length > 0) {
-      io.out('No new migration written.')
     }
     return 0
   })

@@ -1,15 +1,19 @@
 import path from 'node:path'
-import type { SchemaModel } from '../model/model.js'
 import { schemaHash } from '../model/hash.js'
+import type { SchemaModel } from '../model/model.js'
 import type { Plan, Step } from '../plan/plan.js'
 import { nextMigrationName, renderMigration } from './emit.js'
 import { writeMigration } from './files.js'
 import type { GeneratedMigration } from './migration.js'
 
 /**
- * Turns a plan into the next generated migration, leaving out steps that a
- * pending (written, not yet applied) migration already runs, so planning twice
- * before applying never writes the same change twice.
+ * Turns a plan into the next generated migration.
+ *
+ * A migration is written only against a database that has every earlier
+ * generated migration applied: a plan made against an older state would
+ * repeat what a pending migration already does, or undo it. With migrations
+ * pending, nothing is written, and the result says which steps they already
+ * cover, so planning twice before applying never writes a change twice.
  */
 
 export interface GenerateRequest {
@@ -24,9 +28,9 @@ export interface GenerateRequest {
 }
 
 export interface GenerateResult {
-  /** Steps a pending migration already covers, with its name. */
+  /** Steps a pending migration already runs, with its name. */
   readonly covered: readonly { readonly step: Step; readonly by: string }[]
-  /** The migration for the remaining steps; `null` when there are none. */
+  /** The migration for the plan's steps; `null` when there are none, or migrations are pending. */
   readonly migration: { readonly name: string; readonly path: string; readonly text: string } | null
   readonly written: boolean
 }
@@ -36,24 +40,21 @@ export async function generateMigration(request: GenerateRequest): Promise<Gener
   for (const migration of request.pending) {
     for (const step of migration.steps) pendingSql.set(step.sql, migration.name)
   }
-  const covered: { step: Step; by: string }[] = []
-  const fresh: Step[] = []
-  for (const step of request.plan.steps) {
+  const covered = request.plan.steps.flatMap((step) => {
     const by = pendingSql.get(step.sql)
-    if (by) covered.push({ step, by })
-    else fresh.push(step)
-  }
-  if (fresh.length === 0) return { covered, migration: null, written: false }
+    return by ? [{ step, by }] : []
+  })
+  if (request.plan.steps.length === 0 || request.pending.length > 0) return { covered, migration: null, written: false }
 
   const name = nextMigrationName(
     request.files.map((f) => f.name),
-    fresh,
+    request.plan.steps,
   )
   const last = request.files.at(-1)
   const text = renderMigration({
     name,
     schemaHash: schemaHash(request.declared),
-    steps: fresh,
+    steps: request.plan.steps,
     follows: last ? { name: last.name, checksum: last.writtenChecksum ?? last.checksum } : null,
   })
   const file = path.join(request.dir, `${name}.ts`)
