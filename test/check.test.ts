@@ -92,6 +92,24 @@ describe.concurrent('schema:check', () => {
     )
   })
 
+  it('a column declared twice (which JavaScript silently collapses) is an error naming file, table and column: exit 1', async () => {
+    const file = path.join(scratch(), 'duplicate-column.ts')
+    await writeFile(
+      file,
+      `import { c, defineSchema, table } from '${path.join(REPO, 'src/dsl/index.js')}'
+export const schema = defineSchema(
+  table('calls', {
+    id: c.integer(),
+    status: c.text(),
+    'status': c.integer(),
+  }),
+)\n`,
+    )
+    const result = await check(PROJECT_MIGRATIONS, ['--schema', file])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/table calls \(.*duplicate-column\.ts:6\): column status is declared twice/)
+  })
+
   it('a schema that does not load is an error, not drift: exit 1', async () => {
     const result = await check(PROJECT_MIGRATIONS, ['--schema', path.join(scratch(), 'missing.ts')])
     expect(result.code).toBe(1)

@@ -1,6 +1,8 @@
 import path from 'node:path'
 import { type CheckResult, checkMigrations, inSync } from '../check/check.js'
+import { findDuplicateColumns } from '../check/duplicate-columns.js'
 import { describeChange } from '../diff/describe.js'
+import { MigratorError } from '../errors.js'
 import { loadSchema } from '../load-schema.js'
 import { loadMigrations } from '../migrations/files.js'
 import { subjectOf } from '../plan/plan.js'
@@ -16,6 +18,13 @@ import { count } from './render.js'
 export async function runCheck(options: CommandOptions, io: Io): Promise<number> {
   const { settings } = options
   const declared = await loadSchema(settings.schemaPath)
+  const duplicates = findDuplicateColumns(settings.schemaPath)
+  if (duplicates.length > 0) {
+    const lines = duplicates.map((d) => `  - table ${d.table} (${d.at}): column ${d.column} is declared twice; JavaScript keeps only the last`)
+    throw new MigratorError('schema', `the schema is invalid:\n${lines.join('\n')}`, {
+      hint: 'remove or rename one of the two declarations in schema/',
+    })
+  }
   const migrations = await loadMigrations(settings.migrationsDir)
   const target = await openTarget(
     { kind: 'pglite', dataDir: null, display: 'fresh in-memory PGlite database' },
