@@ -18,18 +18,21 @@ import { count } from './render.js'
 export async function runCheck(options: CommandOptions, io: Io): Promise<number> {
   const { settings } = options
   const declared = await loadSchema(settings.schemaPath)
+  const migrations = await loadMigrations(settings.migrationsDir)
+  // The embedded database starts (WebAssembly compile, initdb) while the source scan below runs.
+  const opening = openTarget(
+    { kind: 'pglite', dataDir: null, display: 'fresh in-memory PGlite database' },
+    { connectTimeoutMs: settings.connectTimeoutMs },
+  )
   const duplicates = findDuplicateColumns(settings.schemaPath)
+  const target = await opening
   if (duplicates.length > 0) {
+    await target.close()
     const lines = duplicates.map((d) => `  - table ${d.table} (${d.at}): column ${d.column} is declared twice; JavaScript keeps only the last`)
     throw new MigratorError('schema', `the schema is invalid:\n${lines.join('\n')}`, {
       hint: 'remove or rename one of the two declarations in schema/',
     })
   }
-  const migrations = await loadMigrations(settings.migrationsDir)
-  const target = await openTarget(
-    { kind: 'pglite', dataDir: null, display: 'fresh in-memory PGlite database' },
-    { connectTimeoutMs: settings.connectTimeoutMs },
-  )
   let result: CheckResult
   try {
     result = await checkMigrations({ db: target.db, declared, migrations })

@@ -4,6 +4,7 @@ import pg from 'pg'
 import { MigratorError } from '../errors.js'
 import type { TargetSpec } from '../settings.js'
 import { PGlitePool } from './pglite-pool.js'
+import { createPGlite } from './pglite-template.js'
 
 /**
  * Opening the target database: a real PostgreSQL through node-postgres, or
@@ -120,7 +121,7 @@ async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promis
   let pglite
   try {
     if (spec.dataDir !== null) await mkdir(spec.dataDir, { recursive: true })
-    pglite = spec.dataDir === null ? await PGlite.create() : await PGlite.create(spec.dataDir)
+    pglite = await createPGlite(PGlite, spec.dataDir)
   } catch (error) {
     throw new MigratorError('connect', `cannot open the ${spec.display}: ${errorText(error)}`, {
       hint:
