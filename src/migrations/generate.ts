@@ -2,7 +2,6 @@ import path from 'node:path'
 import { schemaHash } from '../model/hash.js'
 import type { SchemaModel } from '../model/model.js'
 import type { Plan, Step } from '../plan/plan.js'
-import { nextMigrationName, renderMigration } from './emit.js'
 import { writeMigration } from './files.js'
 import type { GeneratedMigration } from './migration.js'
 
@@ -46,6 +45,8 @@ export async function generateMigration(request: GenerateRequest): Promise<Gener
   })
   if (request.plan.steps.length === 0 || request.pending.length > 0) return { covered, migration: null, written: false }
 
+  // ts-morph (and the TypeScript compiler inside it) loads only when there is a migration to write.
+  const { nextMigrationName, renderMigration } = await import('./emit.js')
   const name = nextMigrationName(
     request.files.map((f) => f.name),
     request.plan.steps,
