@@ -25,9 +25,10 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
       problems.push(`defineSchema argument ${index + 1} is not a table: declare it with table(...)`)
       continue
     }
-    const where = locate(declared)
-    checkIdentifier(declared.schema, `schema name of ${where}`, problems)
-    checkIdentifier(declared.name, `table name ${where}`, problems)
+    // Locations are worked out only for problems: formatting one costs a stack trace.
+    const where = () => locate(declared)
+    checkIdentifier(declared.schema, () => `schema name of ${where()}`, problems)
+    checkIdentifier(declared.name, () => `table name ${where()}`, problems)
     const key = tableKey(declared)
     const earlier = seen.get(key)
     if (earlier) {
@@ -47,33 +48,33 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
   return { namespaces: [...new Set(sorted.map((t) => t.schema))].sort(compareText), tables: sorted }
 }
 
-function tableModel(declared: TableDefinition, where: string, problems: string[]): TableModel {
+function tableModel(declared: TableDefinition, where: () => string, problems: string[]): TableModel {
   const columns: ColumnModel[] = []
   const primaryKey: string[] = []
   const names = Object.keys(declared.columns)
-  if (names.length === 0) problems.push(`${where}: a table needs at least one column`)
+  if (names.length === 0) problems.push(`${where()}: a table needs at least one column`)
 
   for (const name of names) {
     const spec = declared.columns[name]?.spec
-    const at = `${where}, column ${name}`
+    const at = () => `${where()}, column ${name}`
     if (!spec || typeof spec.type !== 'string') {
-      problems.push(`${at}: not a column; declare it with c.<type>()`)
+      problems.push(`${at()}: not a column; declare it with c.<type>()`)
       continue
     }
-    checkIdentifier(name, `column name at ${at}`, problems)
+    checkIdentifier(name, () => `column name at ${at()}`, problems)
     let parsed
     try {
       parsed = parseType(spec.type)
     } catch (error) {
       if (!(error instanceof TypeSpecError)) throw error
-      problems.push(`${at}: ${error.message}`)
+      problems.push(`${at()}: ${error.message}`)
       continue
     }
     if (parsed.serial && (spec.defaultSql !== null || spec.identity !== null)) {
-      problems.push(`${at}: a serial column gets its default from its sequence; remove the default or identity`)
+      problems.push(`${at()}: a serial column gets its default from its sequence; remove the default or identity`)
     }
     if (spec.identity !== null && spec.defaultSql !== null) {
-      problems.push(`${at}: an identity column cannot also have a default`)
+      problems.push(`${at()}: an identity column cannot also have a default`)
     }
     const canonical = spec.defaultSql === null ? null : normalizeDefault(spec.defaultSql, parsed.type)
     const defaultValue = parsed.serial
@@ -92,13 +93,13 @@ function tableModel(declared: TableDefinition, where: string, problems: string[]
   }
 
   if (declared.primaryKey) {
-    if (primaryKey.length > 0) problems.push(`${where}: declare the primary key either on columns or in the table options, not both`)
+    if (primaryKey.length > 0) problems.push(`${where()}: declare the primary key either on columns or in the table options, not both`)
     for (const name of declared.primaryKey) {
-      if (!names.includes(name)) problems.push(`${where}: primary key column ${name} is not declared`)
+      if (!names.includes(name)) problems.push(`${where()}: primary key column ${name} is not declared`)
     }
     primaryKey.push(...declared.primaryKey)
   } else if (primaryKey.length > 1) {
-    problems.push(`${where}: several columns are marked primaryKey(); use the table option primaryKey: [...] for a composite key`)
+    problems.push(`${where()}: several columns are marked primaryKey(); use the table option primaryKey: [...] for a composite key`)
   }
 
   // A primary key implies NOT NULL in PostgreSQL; model it so the diff agrees with the catalog.
@@ -106,16 +107,16 @@ function tableModel(declared: TableDefinition, where: string, problems: string[]
   return { schema: declared.schema, name: declared.name, columns: keyed, primaryKey }
 }
 
-function checkIdentifier(name: unknown, what: string, problems: string[]): void {
+function checkIdentifier(name: unknown, what: () => string, problems: string[]): void {
   if (typeof name !== 'string' || name.length === 0) {
-    problems.push(`${what}: must be a non-empty string`)
+    problems.push(`${what()}: must be a non-empty string`)
     return
   }
-  if (name.includes('\0')) problems.push(`${what}: contains a NUL character`)
+  if (name.includes('\0')) problems.push(`${what()}: contains a NUL character`)
   const bytes = Buffer.byteLength(name, 'utf8')
   if (bytes > MAX_IDENTIFIER_BYTES) {
     problems.push(
-      `${what}: "${name}" is ${bytes} bytes; PostgreSQL keeps only ${MAX_IDENTIFIER_BYTES} and would silently truncate it`,
+      `${what()}: "${name}" is ${bytes} bytes; PostgreSQL keeps only ${MAX_IDENTIFIER_BYTES} and would silently truncate it`,
     )
   }
 }
