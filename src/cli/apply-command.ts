@@ -1,7 +1,7 @@
 import { type ApplyEvent, applyMigrations, SchemaMismatchError, StepFailedError } from '../apply/apply.js'
 import { withContext } from './context.js'
 import { count } from './render.js'
-import { type CommandOptions, type Io, renderError } from './command.js'
+import { type CommandOptions, describeError, type Io } from './command.js'
 
 /**
  * `schema:apply`, what the compose `migrate` service runs. Progress goes to
@@ -74,8 +74,9 @@ function failureLines(error: unknown): string[] {
     lines.push('post-apply check: the live schema does not match schema/:')
     for (const m of error.mismatches) lines.push(`  ${m.subject}: ${m.problem}`)
   }
-  const [first = '', ...rest] = renderError('apply', error).split('\n')
-  lines.push(...rest, `MIGRATION FAILED: ${first.replace(/^schema apply failed at the (\w+) stage: /, '[$1] ')}`)
+  const { stage, message, hint } = describeError(error)
+  if (hint) lines.push(`fix: ${hint}`)
+  lines.push(`MIGRATION FAILED: ${stage ? `[${stage}] ` : 'schema apply failed: '}${message}`)
   return lines
 }
 

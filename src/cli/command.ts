@@ -18,15 +18,30 @@ export interface CommandOptions {
   readonly signal: AbortSignal
 }
 
-/** `schema plan failed at the connect stage: ...` then `fix: ...`. */
-export function renderError(command: string, error: unknown): string {
+/** What went wrong, in the parts every rendering needs. */
+export interface ErrorReport {
+  /** The pipeline stage, when the error came from one. */
+  readonly stage: string | null
+  readonly message: string
+  readonly hint: string
+}
+
+export function describeError(error: unknown): ErrorReport {
   if (error instanceof MigratorError) {
-    const lines = [`schema ${command} failed at the ${error.stage} stage: ${error.message}`]
-    if (error.hint) lines.push(`fix: ${error.hint}`)
-    return lines.join('\n')
+    return { stage: error.stage, message: error.message, hint: error.hint ?? '' }
   }
   const sqlState = sqlStateOf(error)
   const detail = error instanceof Error ? error.message : String(error)
-  const hint = hintForDatabaseError(error) ?? 'this was not expected: run the command again, and report it with this output if it repeats'
-  return `schema ${command} failed: ${detail}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}\nfix: ${hint}`
+  return {
+    stage: null,
+    message: `${detail}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}`,
+    hint: hintForDatabaseError(error) ?? 'this was not expected: run the command again, and report it with this output if it repeats',
+  }
+}
+
+/** `schema plan failed at the connect stage: ...` then `fix: ...`. */
+export function renderError(command: string, error: unknown): string {
+  const { stage, message, hint } = describeError(error)
+  const head = `schema ${command} failed${stage ? ` at the ${stage} stage` : ''}: ${message}`
+  return hint ? `${head}\nfix: ${hint}` : head
 }

@@ -39,3 +39,30 @@ export function hintForDatabaseError(error: unknown): string | undefined {
       return undefined
   }
 }
+
+/** Why a connection attempt failed, in plain words with the code. */
+export function describeConnectError(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'nothing is listening there (ECONNREFUSED)'
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `the host name does not resolve (${code})`
+    case '28P01':
+    case '28000':
+      return `authentication failed (SQLSTATE ${code})`
+    case '3D000':
+      return `the database does not exist (SQLSTATE ${code})`
+    default:
+      return error instanceof Error ? error.message : String(error)
+  }
+}
+
+/** The fix for a failed connection attempt. */
+export function connectHint(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  if (code === '28P01' || code === '28000') return 'check the user and password in DATABASE_URL'
+  if (code === '3D000') return 'create the database first, or fix its name in DATABASE_URL'
+  return 'check the host and port in DATABASE_URL and that the server is running'
+}

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg'
 import { MigratorError } from '../errors.js'
 import type { TargetSpec } from '../settings.js'
+import { connectHint, describeConnectError } from './database-errors.js'
 import { PGlitePool } from './pglite-pool.js'
 import { createPGlite } from './pglite-template.js'
 
@@ -133,31 +134,6 @@ async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promis
   }
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
   return { db, spec, cancelBackend: async () => {}, close: () => db.destroy() }
-}
-
-function describeConnectError(error: unknown): string {
-  const code = (error as { code?: unknown }).code
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'nothing is listening there (ECONNREFUSED)'
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `the host name does not resolve (${code})`
-    case '28P01':
-    case '28000':
-      return `authentication failed (SQLSTATE ${code})`
-    case '3D000':
-      return `the database does not exist (SQLSTATE ${code})`
-    default:
-      return errorText(error)
-  }
-}
-
-function connectHint(error: unknown): string {
-  const code = (error as { code?: unknown }).code
-  if (code === '28P01' || code === '28000') return 'check the user and password in DATABASE_URL'
-  if (code === '3D000') return 'create the database first, or fix its name in DATABASE_URL'
-  return 'check the host and port in DATABASE_URL and that the server is running'
 }
 
 function errorText(error: unknown): string {
