@@ -4,7 +4,7 @@ import { MigratorError } from '../errors.js'
 import { ensureHistory, readHistory, recordApplied } from '../migrations/history.js'
 import type { GeneratedMigration } from '../migrations/migration.js'
 import { pendingMigrations } from '../migrations/pending.js'
-import type { SchemaModel } from '../model/model.js'
+import { type SchemaModel, sizeOf } from '../model/model.js'
 import { compare } from '../pipeline.js'
 import { subjectOf, type Timeouts } from '../plan/plan.js'
 import { hintForDatabaseError, isConnectionLost, sqlStateOf } from '../target/database-errors.js'
@@ -159,10 +159,7 @@ async function applyLocked(conn: Kysely<unknown>, request: ApplyRequest): Promis
   const { changes } = await compare(conn, request.declared)
   const mismatches = changes.filter(breaksSchema).map((change) => ({ subject: subjectOf(change), problem: describeChange(change) }))
   if (mismatches.length > 0) throw new SchemaMismatchError(mismatches)
-  const verified = {
-    tables: request.declared.tables.length,
-    columns: request.declared.tables.reduce((n, t) => n + t.columns.length, 0),
-  }
+  const verified = sizeOf(request.declared)
   request.onEvent({ type: 'verified', ...verified })
   return { applied, alreadyApplied: history.length, verified }
 }

@@ -5,6 +5,7 @@ import { describeChange } from '../diff/describe.js'
 import { MigratorError } from '../errors.js'
 import { loadSchema } from '../load-schema.js'
 import { loadMigrations } from '../migrations/files.js'
+import { sizeOf } from '../model/model.js'
 import { subjectOf } from '../plan/plan.js'
 import { openTarget } from '../target/open.js'
 import type { CommandOptions, Io } from './command.js'
@@ -54,9 +55,9 @@ export async function runCheck(options: CommandOptions, io: Io): Promise<number>
     return ok ? 0 : 2
   }
   if (ok) {
-    const columns = declared.tables.reduce((n, t) => n + t.columns.length, 0)
+    const { tables, columns } = sizeOf(declared)
     io.out(
-      `In sync: replaying ${count(result.replayed, 'migration')} from ${dir}/ on a fresh database yields exactly schema/ (${count(declared.tables.length, 'table')}, ${count(columns, 'column')}).`,
+      `In sync: replaying ${count(result.replayed, 'migration')} from ${dir}/ on a fresh database yields exactly schema/ (${count(tables, 'table')}, ${count(columns, 'column')}).`,
     )
     return 0
   }

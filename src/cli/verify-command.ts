@@ -1,3 +1,4 @@
+import { sizeOf } from '../model/model.js'
 import { compare } from '../pipeline.js'
 import type { CommandOptions, Io } from './command.js'
 import { withContext } from './context.js'
@@ -12,9 +13,8 @@ export async function runVerify(options: CommandOptions, io: Io): Promise<number
     if (options.json) {
       io.out(JSON.stringify({ target: target.spec.display, matches, ...report }, null, 2))
     } else {
-      const columns = declared.tables.reduce((n, t) => n + t.columns.length, 0)
       io.out(`Target: ${target.spec.display}\n`)
-      io.out(renderVerify(report, { tables: declared.tables.length, columns }))
+      io.out(renderVerify(report, sizeOf(declared)))
     }
     return matches ? 0 : 2
   })

@@ -43,6 +43,11 @@ export interface SchemaModel {
   readonly tables: readonly TableModel[]
 }
 
+/** How much a schema declares: what verify, check and the post-apply assertion report having checked. */
+export function sizeOf(model: SchemaModel): { readonly tables: number; readonly columns: number } {
+  return { tables: model.tables.length, columns: model.tables.reduce((n, t) => n + t.columns.length, 0) }
+}
+
 /** `public.call_log` style key; unique within a model. */
 export function tableKey(table: { readonly schema: string; readonly name: string }): string {
   return `${table.schema}.${table.name}`
