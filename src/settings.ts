@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import { parseDatabaseUrl } from './database-url.js'
 import { MigratorError } from './errors.js'
 import type { Timeouts } from './plan/plan.js'
 
@@ -16,6 +17,8 @@ export type TargetSpec =
       readonly url: string
       /** The URL with its password masked: safe for logs. */
       readonly display: string
+      /** The decoded password, so output can be scrubbed of it; `''` when there is none. */
+      readonly password: string
     }
   /** `dataDir: null` is an in-memory database, gone when the process ends. */
   | { readonly kind: 'pglite'; readonly dataDir: string | null; readonly display: string }
@@ -76,7 +79,7 @@ export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
     })
   }
   return {
-    target: resolveTarget(flags.databaseUrl ?? databaseUrlFromEnv(env, cwd), env.NODE_ENV, cwd),
+    target: resolveTarget(databaseUrl(flags, env, cwd), env.NODE_ENV, cwd),
     timeouts: { lockTimeout, statementTimeout },
     lockRetries,
     connectTimeoutMs: durationMs(
@@ -94,21 +97,31 @@ export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
   }
 }
 
+interface UrlSource {
+  readonly text: string | undefined
+  /** How the user names where it came from, for messages. */
+  readonly source: string
+}
+
 /**
- * `DATABASE_URL`, or the contents of the file `DATABASE_URL_FILE` names (a
- * Docker or Kubernetes secret, so the password never sits in the
- * environment), never both.
+ * The database URL and where it came from: `--database-url`, then
+ * `DATABASE_URL_DIRECT` (a direct connection for migrations when the
+ * application's `DATABASE_URL` goes through a pooler, as Prisma's `directUrl`),
+ * then `DATABASE_URL` or the contents of the file `DATABASE_URL_FILE` names (a
+ * Docker or Kubernetes secret, so the password never sits in the environment).
  */
-function databaseUrlFromEnv(env: SettingsInput['env'], cwd: string): string | undefined {
+function databaseUrl(flags: SettingsInput['flags'], env: SettingsInput['env'], cwd: string): UrlSource {
+  if (flags.databaseUrl !== undefined) return { text: flags.databaseUrl, source: '--database-url' }
+  if (env.DATABASE_URL_DIRECT) return { text: env.DATABASE_URL_DIRECT, source: 'DATABASE_URL_DIRECT' }
   const file = env.DATABASE_URL_FILE
-  if (!file) return env.DATABASE_URL
+  if (!file) return { text: env.DATABASE_URL, source: 'DATABASE_URL' }
   if (env.DATABASE_URL) {
     throw new MigratorError('settings', 'both DATABASE_URL and DATABASE_URL_FILE are set', {
       hint: 'set only one: DATABASE_URL_FILE for a secret file, DATABASE_URL otherwise',
     })
   }
   try {
-    return readFileSync(path.resolve(cwd, file), 'utf8').trim()
+    return { text: readFileSync(path.resolve(cwd, file), 'utf8').trim(), source: `the file DATABASE_URL_FILE names (${file})` }
   } catch (error) {
     throw new MigratorError('settings', `cannot read DATABASE_URL_FILE ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, {
       hint: 'mount the secret at that path, or set DATABASE_URL instead',
@@ -116,8 +129,8 @@ function databaseUrlFromEnv(env: SettingsInput['env'], cwd: string): string | un
   }
 }
 
-function resolveTarget(url: string | undefined, nodeEnv: string | undefined, cwd: string): TargetSpec {
-  if (url === undefined || url.trim() === '') {
+function resolveTarget({ text, source }: UrlSource, nodeEnv: string | undefined, cwd: string): TargetSpec {
+  if (text === undefined || text.trim() === '') {
     if (nodeEnv === 'production') {
       throw new MigratorError('settings', 'DATABASE_URL is not set and NODE_ENV=production', {
         hint: 'set DATABASE_URL=postgres://user:password@host:5432/db; the embedded database is for development only and is never used in production',
@@ -126,31 +139,7 @@ function resolveTarget(url: string | undefined, nodeEnv: string | undefined, cwd
     const dataDir = path.resolve(cwd, DEFAULTS.pgliteDir)
     return { kind: 'pglite', dataDir, display: `embedded PGlite database in ${path.relative(cwd, dataDir) || '.'}/` }
   }
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    // The text may hold a password: describe it, never echo it.
-    throw new MigratorError('settings', 'DATABASE_URL is not a valid URL', {
-      hint: 'use the form postgres://user:password@host:5432/database (percent-encode special characters in the password)',
-    })
-  }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new MigratorError('settings', `DATABASE_URL has scheme "${parsed.protocol}"; expected postgres: or postgresql:`, {
-      hint: 'use the form postgres://user:password@host:5432/database',
-    })
-  }
-  return { kind: 'postgres', url, display: redactUrl(parsed) }
-}
-
-/** The URL with its password replaced by `***`. */
-export function redactUrl(url: URL): string {
-  const copy = new URL(url.href)
-  if (copy.password) copy.password = '***'
-  for (const key of [...copy.searchParams.keys()]) {
-    if (/pass/i.test(key)) copy.searchParams.set(key, '***')
-  }
-  return copy.href
+  return { kind: 'postgres', ...parseDatabaseUrl(text, source) }
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000 }

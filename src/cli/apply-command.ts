@@ -1,7 +1,7 @@
 import { type ApplyEvent, applyMigrations, SchemaMismatchError, StepFailedError } from '../apply/apply.js'
 import { withContext } from './context.js'
 import { count } from './render.js'
-import { type CommandOptions, describeError, type Io } from './command.js'
+import { type CommandOptions, describeError, type Io, migrationFailedLine } from './command.js'
 
 /**
  * `schema:apply`, what the compose `migrate` service runs. Progress goes to
@@ -13,7 +13,7 @@ import { type CommandOptions, describeError, type Io } from './command.js'
 export async function runApply(options: CommandOptions, io: Io): Promise<number> {
   const emit = (event: object) => io.out(JSON.stringify(event))
   try {
-    return await withContext({ ...options, readMigrations: true }, io, async ({ declared, migrations, target }) => {
+    return await withContext({ ...options, readMigrations: true, handlesSignals: true }, io, async ({ declared, migrations, target }) => {
       if (options.json) emit({ event: 'target', target: target.spec.display })
       else io.out(`schema apply: target ${target.spec.display}`)
       const result = await applyMigrations({
@@ -74,9 +74,9 @@ function failureLines(error: unknown): string[] {
     lines.push('post-apply check: the live schema does not match schema/:')
     for (const m of error.mismatches) lines.push(`  ${m.subject}: ${m.problem}`)
   }
-  const { stage, message, hint } = describeError(error)
+  const { hint } = describeError(error)
   if (hint) lines.push(`fix: ${hint}`)
-  lines.push(`MIGRATION FAILED: ${stage ? `[${stage}] ` : 'schema apply failed: '}${message}`)
+  lines.push(migrationFailedLine(error))
   return lines
 }
 

@@ -1,34 +1,49 @@
 #!/usr/bin/env node
-import { main } from './main.js'
+import { main, unsettledLines } from './main.js'
 
 /**
  * Process entry: the only place that touches stdout, stderr, signals and the
  * exit code.
  *
- * During `apply`, SIGINT and SIGTERM abort the run instead of killing the
- * process: apply cancels its running statement, rolls back the open
+ * Commands that change the database (`apply`) arm SIGINT and SIGTERM just
+ * before they connect: from then on a signal aborts the run instead of killing
+ * the process, so apply cancels its running statement, rolls back the open
  * transaction and exits non-zero (130 or 143). A second signal exits at once;
- * the server then rolls back when the connection drops. The read-only
- * commands keep Node's default: a signal ends them at once.
+ * the server then rolls back when the connection drops. Before that, and in
+ * the read-only commands, Node's default applies: a signal ends the process at
+ * once, even while a schema module busy-loops, and nothing has connected yet.
  */
 const controller = new AbortController()
-const handlesSignals = process.argv.slice(2).includes('apply')
-for (const signal of handlesSignals ? (['SIGINT', 'SIGTERM'] as const) : []) {
-  process.on(signal, () => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143)
-    process.stderr.write(`schema: ${signal} received; rolling back\n`)
-    controller.abort(signal)
-  })
+let armed = false
+const arm = () => {
+  if (armed) return
+  armed = true
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143)
+      process.stderr.write(`schema: ${signal} received; rolling back\n`)
+      controller.abort(signal)
+    })
+  }
 }
 
+const argv = process.argv.slice(2)
+let settled = false
+process.once('beforeExit', () => {
+  if (settled) return
+  process.stderr.write(`${unsettledLines(argv).join('\n')}\n`)
+  process.exit(1)
+})
+
 const code = await main(
-  process.argv.slice(2),
+  argv,
   {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
   },
-  controller.signal,
+  { signal: controller.signal, arm },
 )
+settled = true
 process.exitCode = code
 // Everything is closed by now; if a stray handle still holds the event loop, do not let it keep a
 // one-shot migrate container alive. The timer is unref'd, so a clean exit never waits for it.

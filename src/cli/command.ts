@@ -14,8 +14,10 @@ export interface CommandOptions {
   readonly json: boolean
   readonly dryRun: boolean
   readonly allow: ReadonlySet<HazardCode>
-  /** Aborted on SIGINT or SIGTERM. */
+  /** Aborted on SIGINT or SIGTERM, once `armSignals` has been called. */
   readonly signal: AbortSignal
+  /** Installs the SIGINT/SIGTERM handlers; before that a signal ends the process at once. */
+  readonly armSignals: () => void
 }
 
 /** What went wrong, in the parts every rendering needs. */
@@ -37,6 +39,12 @@ export function describeError(error: unknown): ErrorReport {
     message: `${detail}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}`,
     hint: hintForDatabaseError(error) ?? 'this was not expected: run the command again, and report it with this output if it repeats',
   }
+}
+
+/** The last line of every failed apply run, which the seed's operators grep for. */
+export function migrationFailedLine(error: unknown): string {
+  const { stage, message } = describeError(error)
+  return `MIGRATION FAILED: ${stage ? `[${stage}] ` : 'schema apply failed: '}${message}`
 }
 
 /** `schema plan failed at the connect stage: ...` then `fix: ...`. */

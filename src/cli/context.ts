@@ -18,13 +18,16 @@ export interface CommandContext {
  * and only then is the target opened. Closes the target afterwards.
  */
 export async function withContext<T>(
-  options: CommandOptions & { readonly readMigrations: boolean },
+  options: CommandOptions & { readonly readMigrations: boolean; readonly handlesSignals?: boolean },
   io: Io,
   run: (context: CommandContext) => Promise<T>,
 ): Promise<T> {
   const { settings } = options
   const declared = await loadSchema(settings.schemaPath)
   const migrations = options.readMigrations ? await loadMigrations(settings.migrationsDir) : []
+  // From here on a signal must roll back rather than kill: arm the handlers just before connecting.
+  // Until now Node's default ended the process at once, even inside a schema module that busy-loops.
+  if (options.handlesSignals) options.armSignals()
   if (settings.target.kind === 'pglite') {
     io.err(`schema: DATABASE_URL is not set; using the ${settings.target.display} (set DATABASE_URL for a real server)`)
   }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { MigratorError } from '../errors.js'
 import { HAZARD_CODES, type HazardCode, isHazardCode } from '../plan/hazards.js'
 import { resolveSettings, type Settings } from '../settings.js'
-import { type CommandOptions, type Io, renderError } from './command.js'
+import { type CommandOptions, type Io, migrationFailedLine, renderError } from './command.js'
 
 /**
  * The command line: parses arguments, resolves settings, dispatches. The
@@ -39,7 +39,14 @@ options:
 const COMMANDS = ['plan', 'apply', 'verify', 'check'] as const
 type Command = (typeof COMMANDS)[number]
 
-export async function main(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
+/** How the process entry hands over SIGINT/SIGTERM: `signal` aborts once `arm()` has installed the handlers. */
+export interface Signals {
+  readonly signal: AbortSignal
+  /** Until armed, a signal ends the process at once (Node's default): right while nothing is connected. */
+  arm(): void
+}
+
+export async function main(argv: readonly string[], io: Io, signals: Signals): Promise<number> {
   let parsed
   try {
     parsed = parseArgs({
@@ -96,7 +103,8 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
       json: values.json,
       dryRun: values['dry-run'],
       allow: parseAllow(values.allow ?? []),
-      signal,
+      signal: signals.signal,
+      armSignals: signals.arm,
     }
     const scrubbed: Io = { out: io.out, err: (text) => io.err(scrub(text, settings)) }
     // Each command loads only what it uses: apply and verify never load ts-morph (and with it the
@@ -115,9 +123,27 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
         })
     }
   } catch (error) {
-    io.err(scrub(renderError(command, error), settings))
+    // Failures before a command starts (settings, arguments) end an apply run like any other failure.
+    const lines = [renderError(command, error), ...(command === 'apply' ? [migrationFailedLine(error)] : [])]
+    if (command === 'apply' && values.json) io.out(scrub(JSON.stringify({ event: 'failed', ok: false, message: lines.at(-1) }), settings))
+    io.err(scrub(lines.join('\n'), settings))
     return 1
   }
+}
+
+/**
+ * What to print when the command can never finish: the event loop emptied
+ * while a module it loads (the schema, a generated migration) still awaits
+ * something that never settles. Node would exit 13 without a word.
+ */
+export function unsettledLines(argv: readonly string[]): string[] {
+  const command = argv.find((arg) => !arg.startsWith('-')) ?? 'command'
+  const message = 'a module it loads (the schema module, a generated migration) awaits something that never settles'
+  return [
+    `schema ${command} failed at the schema stage: ${message}`,
+    'fix: remove or fix the top-level await that never resolves in the schema module or what it imports',
+    ...(command === 'apply' ? [`MIGRATION FAILED: [schema] ${message}`] : []),
+  ]
 }
 
 function isCommand(command: string | undefined): command is Command {
@@ -144,7 +170,7 @@ function parseAllow(values: readonly string[]): Set<HazardCode> {
 function scrub(text: string, settings: Settings | undefined): string {
   const target = settings?.target
   if (target?.kind !== 'postgres') return text
-  const password = decodeURIComponent(new URL(target.url).password)
+  const { password } = target
   if (password.length < 4) return text
   return text.replaceAll(password, '***').replaceAll(encodeURIComponent(password), '***')
 }

@@ -61,7 +61,7 @@ async function adminQuery(server: ServerTarget, text: string): Promise<void> {
 async function withPostgres<T>(server: ServerTarget, run: (database: TestDatabase) => Promise<T>): Promise<T> {
   const database = await createDatabase(server)
   const target = await openTarget(
-    { kind: 'postgres', url: database.url, display: database.name },
+    { kind: 'postgres', url: database.url, display: database.name, password: '' },
     { connectTimeoutMs: 10_000 },
   )
   try {
