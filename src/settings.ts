@@ -53,6 +53,14 @@ export interface SettingsInput {
   readonly cwd: string
 }
 
+/**
+ * The bound on the tool's own statements (history table, lock queries,
+ * catalog reads), set per session so that a role's, database's or URL's
+ * `statement_timeout` cannot cancel them and none of them can hang. DDL runs
+ * under the configured timeouts instead.
+ */
+export const OWN_STATEMENT_TIMEOUT = '60s'
+
 export const DEFAULTS = {
   lockTimeout: '5s',
   statementTimeout: '0',

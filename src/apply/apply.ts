@@ -1,14 +1,18 @@
 import { type Kysely, sql } from 'kysely'
 import { breaksSchema, describeChange } from '../diff/describe.js'
 import { MigratorError } from '../errors.js'
-import { ensureHistory, readHistory, recordApplied } from '../migrations/history.js'
-import type { GeneratedMigration } from '../migrations/migration.js'
+import { ensureHistory, HISTORY_SCHEMA, HISTORY_TABLE, readHistory, recordApplied } from '../migrations/history.js'
+import { checkIntegrity } from '../migrations/integrity.js'
+import type { GeneratedMigration, MigrationStep } from '../migrations/migration.js'
 import { pendingMigrations } from '../migrations/pending.js'
 import { type SchemaModel, sizeOf } from '../model/model.js'
 import { compare } from '../pipeline.js'
 import { subjectOf, type Timeouts } from '../plan/plan.js'
+import { durationMs, OWN_STATEMENT_TIMEOUT } from '../settings.js'
 import { hintForDatabaseError, isConnectionLost, sqlStateOf } from '../target/database-errors.js'
+import type { PoolerEvidence } from '../target/open.js'
 import { acquireMigrationLock, releaseMigrationLock } from './migration-lock.js'
+import { type TableName, tablesToLock, targetOf } from './step-targets.js'
 import { backoffDelay, sleep } from './timing.js'
 
 /**
@@ -24,6 +28,14 @@ import { backoffDelay, sleep } from './timing.js'
  *
  * Everything runs on one pinned connection: the session-level advisory lock
  * belongs to it, and a cancel request (SIGINT/SIGTERM) targets its backend.
+ * That needs a session of its own on the server, so a connection through a
+ * pooler is refused before anything runs.
+ *
+ * Each migration takes every table lock it needs before its first statement:
+ * the first lock waits up to `lock_timeout`, the others are taken with NOWAIT,
+ * so it never holds one table while it waits for another. An application query
+ * therefore waits at most `lock_timeout` plus the migration's own statements,
+ * however many tables the migration touches.
  */
 
 export type ApplyEvent =
@@ -31,6 +43,8 @@ export type ApplyEvent =
   | { readonly type: 'lock-acquired'; readonly waitedMs: number }
   | { readonly type: 'pending'; readonly applied: number; readonly pending: readonly string[] }
   | { readonly type: 'migration-started'; readonly migration: string; readonly steps: number; readonly attempt: number }
+  | { readonly type: 'tables-locked'; readonly migration: string; readonly tables: readonly string[]; readonly ms: number }
+  | { readonly type: 'step-started'; readonly migration: string; readonly step: number; readonly steps: number; readonly sql: string }
   | {
       readonly type: 'step-ran'
       readonly migration: string
@@ -38,7 +52,17 @@ export type ApplyEvent =
       readonly steps: number
       readonly subject: string
       readonly kind: string
+      readonly sql: string
       readonly ms: number
+    }
+  | {
+      readonly type: 'step-skipped'
+      readonly migration: string
+      readonly step: number
+      readonly steps: number
+      readonly sql: string
+      /** `"public"."call_log" exists`: why running it would do nothing. */
+      readonly reason: string
     }
   | {
       readonly type: 'retrying'
@@ -63,6 +87,8 @@ export interface ApplyRequest {
   /** How long to wait for another runner's migration lock. */
   readonly lockWaitMs: number
   readonly signal: AbortSignal
+  /** Evidence of a connection pooler between the tool and the server (`Target.pooler`): apply then refuses. */
+  readonly pooler?: PoolerEvidence | null
   /** Interrupts the pinned connection's running statement (see `Target.cancelBackend`). */
   readonly cancelBackend: (pid: number) => Promise<void>
   readonly onEvent: (event: ApplyEvent) => void
@@ -101,9 +127,33 @@ export class StepFailedError extends MigratorError {
 export class InterruptedError extends MigratorError {
   override readonly name = 'InterruptedError'
   constructor(readonly migration: string | null, where: string) {
-    super('apply', `interrupted ${where}; the open transaction was rolled back`, {
+    super('apply', `interrupted ${where}; ${migration === null ? 'no migration was running' : 'the open transaction was rolled back'}`, {
       hint: 'run schema:apply again: applied migrations are recorded, the interrupted one runs again from its start',
     })
+  }
+}
+
+/** Generated files that are not as `schema:plan` wrote them: edited, reordered, or with a predecessor gone. */
+export class MigrationFilesChangedError extends MigratorError {
+  override readonly name = 'MigrationFilesChangedError'
+  constructor(readonly problems: readonly { readonly migration: string; readonly problem: string }[]) {
+    super('migrations', problems.map((p) => `${p.migration} ${p.problem}`).join('; '), {
+      hint: `restore ${problems.map((p) => `${p.migration}.ts`).join(', ')} from version control; to change the schema, edit schema/ and run schema:plan for a new migration. Nothing was run.`,
+    })
+  }
+}
+
+/** The database URL reaches PostgreSQL through a connection pooler, which shares sessions between clients. */
+export class PoolerRefusedError extends MigratorError {
+  override readonly name = 'PoolerRefusedError'
+  constructor(evidence: PoolerEvidence) {
+    super(
+      'connect',
+      `the database URL reaches PostgreSQL through a connection pooler (PgBouncer or similar): the connection's cancel key names process ${evidence.cancelKeyPid}, but its statements ran in backend ${evidence.backendPid}; schema:apply needs a session of its own, since its migration lock and its cancel on SIGTERM belong to one server session, which a transaction- or statement-pooling pooler hands to other clients`,
+      {
+        hint: 'set DATABASE_URL_DIRECT to a direct connection to the server (its own host and port, not the pooler\'s), as Prisma\'s directUrl; the application keeps the pooled DATABASE_URL. Nothing was run.',
+      },
+    )
   }
 }
 
@@ -119,26 +169,42 @@ export class SchemaMismatchError extends MigratorError {
 
 const RETRYABLE = new Set(['55P03', '40P01'])
 
+/**
+ * While a migration holds its table locks, any lock wait its steps meet
+ * beyond them (none that apply knows of) is cut this short, so that no table
+ * stays locked while the migration waits on something else.
+ */
+const UNFORESEEN_LOCK_WAIT = '100ms'
+
+const OWN_STATEMENT_TIMEOUT_TEXT = `statement_timeout of ${OWN_STATEMENT_TIMEOUT}`
+
 export async function applyMigrations(request: ApplyRequest): Promise<ApplyResult> {
+  // Offline, before any statement: a file must hold what schema:plan wrote, in the order it wrote them.
+  const problems = checkIntegrity(request.migrations)
+  if (problems.length > 0) throw new MigrationFilesChangedError(problems)
+  if (request.pooler) throw new PoolerRefusedError(request.pooler)
+
   return request.db.connection().execute(async (conn) => {
     const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(conn)
     const pid = Number(rows[0]?.pid)
     const cancel = () => void request.cancelBackend(pid).catch(() => {})
     request.signal.addEventListener('abort', cancel)
+    const bookkeeping = { step: 'taking the migration lock' }
     try {
       await acquireMigrationLock(conn, request)
       try {
-        return await applyLocked(conn, request)
+        return await applyLocked(conn, request, bookkeeping)
       } finally {
         await releaseMigrationLock(conn).catch(() => {}) // a dead connection released it already
       }
     } catch (error) {
-      // A database error outside a migration (history table, lock, assertion query) still names its cause and fix.
       if (error instanceof MigratorError) throw error
+      if (request.signal.aborted) throw new InterruptedError(null, `during ${bookkeeping.step}`)
+      // A database error outside a migration (history table, lock, assertion query) still names its cause and fix.
       const state = sqlStateOf(error)
-      throw new MigratorError('apply', `${messageOf(error)}${state ? ` (SQLSTATE ${state})` : ''}`, {
+      throw new MigratorError('apply', `${bookkeeping.step} failed: ${messageOf(error)}${state ? ` (SQLSTATE ${state})` : ''}`, {
         cause: error,
-        hint: hintForDatabaseError(error) ?? 'run schema:apply again; if it fails the same way, the message above names the cause',
+        hint: bookkeepingHint(error, bookkeeping.step),
       })
     } finally {
       request.signal.removeEventListener('abort', cancel)
@@ -146,16 +212,20 @@ export async function applyMigrations(request: ApplyRequest): Promise<ApplyResul
   })
 }
 
-async function applyLocked(conn: Kysely<unknown>, request: ApplyRequest): Promise<ApplyResult> {
+async function applyLocked(conn: Kysely<unknown>, request: ApplyRequest, bookkeeping: { step: string }): Promise<ApplyResult> {
+  bookkeeping.step = `creating the history table ${HISTORY_SCHEMA}.${HISTORY_TABLE}`
   await ensureHistory(conn)
+  bookkeeping.step = `reading the history table ${HISTORY_SCHEMA}.${HISTORY_TABLE}`
   const history = await readHistory(conn)
   const pending = pendingMigrations(request.migrations, history)
   request.onEvent({ type: 'pending', applied: history.length, pending: pending.map((m) => m.name) })
 
+  bookkeeping.step = 'applying'
   for (const migration of pending) await applyWithRetry(conn, migration, request)
 
   const applied = pending.map((m) => ({ name: m.name, steps: m.steps.length }))
   if (request.assert === false) return { applied, alreadyApplied: history.length, verified: { tables: 0, columns: 0 } }
+  bookkeeping.step = 'the post-apply check reading the catalog'
   const { changes } = await compare(conn, request.declared)
   const mismatches = changes.filter(breaksSchema).map((change) => ({ subject: subjectOf(change), problem: describeChange(change) }))
   if (mismatches.length > 0) throw new SchemaMismatchError(mismatches)
@@ -164,11 +234,18 @@ async function applyLocked(conn: Kysely<unknown>, request: ApplyRequest): Promis
   return { applied, alreadyApplied: history.length, verified }
 }
 
+/** Where a migration attempt is, for messages; and the table whose NOWAIT lock failed, to wait for first next time. */
+interface Position {
+  step: string
+  contended: TableName | null
+}
+
 async function applyWithRetry(conn: Kysely<unknown>, migration: GeneratedMigration, request: ApplyRequest): Promise<void> {
+  let lockOrder = tablesToLock(migration.steps)
   for (let attempt = 1; ; attempt++) {
-    const position = { step: 'BEGIN' }
+    const position: Position = { step: 'BEGIN', contended: null }
     try {
-      await applyOnce(conn, migration, request, attempt, position)
+      await applyOnce(conn, migration, request, { attempt, lockOrder }, position)
       return
     } catch (error) {
       // If the connection is gone, the server has rolled back already and this fails too.
@@ -176,6 +253,9 @@ async function applyWithRetry(conn: Kysely<unknown>, migration: GeneratedMigrati
       if (request.signal.aborted) throw new InterruptedError(migration.name, `during ${migration.name} ${position.step}`)
       const sqlState = sqlStateOf(error)
       if (sqlState && RETRYABLE.has(sqlState) && attempt <= request.lockRetries) {
+        // The table that was busy is the one to wait for next time, holding nothing else meanwhile.
+        const { contended } = position
+        if (contended) lockOrder = [contended, ...lockOrder.filter((t) => t.schema !== contended.schema || t.name !== contended.name)]
         const delayMs = backoffDelay(attempt)
         request.onEvent({
           type: 'retrying',
@@ -201,30 +281,39 @@ async function applyOnce(
   conn: Kysely<unknown>,
   migration: GeneratedMigration,
   request: ApplyRequest,
-  attempt: number,
-  position: { step: string },
+  { attempt, lockOrder }: { readonly attempt: number; readonly lockOrder: readonly TableName[] },
+  position: Position,
 ): Promise<void> {
   const started = performance.now()
-  request.onEvent({ type: 'migration-started', migration: migration.name, steps: migration.steps.length, attempt })
+  const steps = migration.steps.length
+  request.onEvent({ type: 'migration-started', migration: migration.name, steps, attempt })
   await sql`BEGIN`.execute(conn)
   // Transaction-local (SET LOCAL): they bound every statement below and end with the transaction.
   position.step = 'setting timeouts'
   await sql`SELECT set_config('lock_timeout', ${request.timeouts.lockTimeout}, true),
                    set_config('statement_timeout', ${request.timeouts.statementTimeout}, true)`.execute(conn)
+
+  position.step = 'taking table locks'
+  const lockStarted = performance.now()
+  const locked = await lockTablesUpFront(conn, lockOrder, position)
+  if (locked.length > 0) {
+    request.onEvent({ type: 'tables-locked', migration: migration.name, tables: locked, ms: performance.now() - lockStarted })
+    await sql`SELECT set_config('lock_timeout', ${shorterOf(UNFORESEEN_LOCK_WAIT, request.timeouts.lockTimeout)}, true)`.execute(conn)
+  }
+
   for (const [index, step] of migration.steps.entries()) {
-    position.step = `step ${index + 1}/${migration.steps.length} (${step.kind} ${step.subject})`
+    position.step = `step ${index + 1}/${steps} (${step.kind} ${step.subject})`
     if (request.signal.aborted) throw new InterruptedError(migration.name, `before ${position.step}`)
+    const where = { migration: migration.name, step: index + 1, steps, sql: step.sql }
+    const skip = await alreadyExists(conn, step)
+    if (skip) {
+      request.onEvent({ type: 'step-skipped', ...where, reason: skip })
+      continue
+    }
+    request.onEvent({ type: 'step-started', ...where })
     const stepStarted = performance.now()
     await sql.raw(step.sql).execute(conn)
-    request.onEvent({
-      type: 'step-ran',
-      migration: migration.name,
-      step: index + 1,
-      steps: migration.steps.length,
-      subject: step.subject,
-      kind: step.kind,
-      ms: performance.now() - stepStarted,
-    })
+    request.onEvent({ type: 'step-ran', ...where, subject: step.subject, kind: step.kind, ms: performance.now() - stepStarted })
   }
   position.step = 'recording it in the history table'
   await recordApplied(conn, migration, performance.now() - started)
@@ -233,18 +322,101 @@ async function applyOnce(
   request.onEvent({ type: 'migration-committed', migration: migration.name, ms: performance.now() - started, attempts: attempt })
 }
 
+/**
+ * Takes the migration's table locks, then the history table's, before any DDL.
+ * Only the first waits (up to lock_timeout, holding nothing else); the rest
+ * are NOWAIT, so a busy second table ends the attempt at once, releasing the
+ * first, instead of the first staying locked while the migration waits.
+ * Tables that do not exist are left to the step that needs them.
+ *
+ * @returns the tables locked, as `schema.name`.
+ */
+async function lockTablesUpFront(conn: Kysely<unknown>, order: readonly TableName[], position: Position): Promise<string[]> {
+  const { rows } = await sql<{ schema: string; name: string }>`
+    SELECT t.schema, t.name
+      FROM unnest(${order.map((t) => t.schema)}::text[], ${order.map((t) => t.name)}::text[]) WITH ORDINALITY AS t(schema, name, position)
+     WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = t.schema AND c.relname = t.name)
+     ORDER BY t.position`.execute(conn)
+  const locks = [
+    ...rows.map((table) => ({ table, mode: sql`ACCESS EXCLUSIVE` })),
+    // The history row is written last, while the tables are held: its lock must not wait either.
+    { table: { schema: HISTORY_SCHEMA, name: HISTORY_TABLE }, mode: sql`ROW EXCLUSIVE` },
+  ]
+  const locked: string[] = []
+  for (const [index, { table, mode }] of locks.entries()) {
+    const shown = `${table.schema}.${table.name}`
+    position.step = `taking table locks (${shown})`
+    const wait = index === 0 ? sql`` : sql` NOWAIT`
+    try {
+      await sql`LOCK TABLE ${sql.id(table.schema, table.name)} IN ${mode} MODE${wait}`.execute(conn)
+    } catch (error) {
+      if (index > 0 && index < rows.length) position.contended = table
+      throw error
+    }
+    locked.push(shown)
+  }
+  return locked.slice(0, rows.length)
+}
+
+/**
+ * `CREATE TABLE IF NOT EXISTS` and `CREATE SCHEMA IF NOT EXISTS` do nothing
+ * when the object exists, yet PostgreSQL checks the CREATE privilege first: a
+ * table owner without CREATE on its schema (PostgreSQL 15's default for
+ * `public`) would be stopped by a step that changes nothing. Such a step is
+ * left out; the post-apply assertion still checks what exists.
+ *
+ * @returns why the step is left out, or `null` to run it.
+ */
+async function alreadyExists(conn: Kysely<unknown>, step: MigrationStep): Promise<string | null> {
+  const target = targetOf(step)
+  if (target?.kind === 'creates-table') {
+    const { schema, name } = target.table
+    const { rows } = await sql<{ present: boolean }>`
+      SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = ${schema} AND c.relname = ${name}) AS present`.execute(conn)
+    return rows[0]?.present ? `table ${schema}.${name} exists already` : null
+  }
+  if (target?.kind === 'creates-schema') {
+    const { rows } = await sql<{ present: boolean }>`
+      SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ${target.schema}) AS present`.execute(conn)
+    return rows[0]?.present ? `schema ${target.schema} exists already` : null
+  }
+  return null
+}
+
+function shorterOf(a: string, b: string): string {
+  return durationMs(b) > 0 && durationMs(b) < durationMs(a) ? b : a
+}
+
 function hintFor(error: unknown, position: string, request: ApplyRequest): string | undefined {
   switch (sqlStateOf(error)) {
     case '55P03':
     case '40P01':
       return `another session held a conflicting lock through ${request.lockRetries + 1} attempts of lock_timeout ${request.timeouts.lockTimeout}: find it in pg_stat_activity / pg_locks, or deploy when traffic is lower`
     case '57014':
-      return `statement_timeout ${request.timeouts.statementTimeout} ended the statement: raise SCHEMA_STATEMENT_TIMEOUT (0 means no limit)`
+      if (!position.startsWith('step ')) return bookkeepingHint(error, position)
+      return durationMs(request.timeouts.statementTimeout) > 0
+        ? `statement_timeout ${request.timeouts.statementTimeout} ended the step: raise SCHEMA_STATEMENT_TIMEOUT (0 means no limit)`
+        : 'the step has no statement timeout (SCHEMA_STATEMENT_TIMEOUT is 0), so another session cancelled it (pg_cancel_backend, an operator or a watchdog): find out who, then run schema:apply again'
+    case '23502':
+      return 'a NOT NULL column without a default cannot be added to a table that has rows: declare a default in schema/, or declare the column nullable, fill it (schema:backfill) and make it NOT NULL in a later migration; then delete this unapplied migration and run schema:plan again'
   }
   if (position === 'COMMIT' && isConnectionLost(error)) {
     return 'the connection was lost at COMMIT, so the migration may or may not have committed: run schema:apply again; it reads the history and re-checks the live schema, and converges either way'
   }
   return hintForDatabaseError(error)
+}
+
+/** The fix for a failure of the tool's own statements (history table, migration lock, catalog reads). */
+function bookkeepingHint(error: unknown, where: string): string {
+  switch (sqlStateOf(error)) {
+    case '55P03':
+      return `another session holds a lock that ${where} needs (${HISTORY_SCHEMA}.${HISTORY_TABLE}, or a catalog lock); find it in pg_locks / pg_stat_activity, let it finish, and run schema:apply again`
+    case '57014':
+      return `${where} was cancelled: either its own ${OWN_STATEMENT_TIMEOUT_TEXT} bound passed (the server is overloaded, or a catalog lock is held) or another session cancelled it; run schema:apply again once the server is responsive`
+  }
+  return hintForDatabaseError(error) ?? 'run schema:apply again; if it fails the same way, the message above names the cause'
 }
 
 function messageOf(error: unknown): string {

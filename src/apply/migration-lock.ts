@@ -8,6 +8,13 @@ import { sleep } from './timing.js'
  * a time. A second runner polls for it for a bounded time; once it gets it,
  * it re-reads the history and usually finds nothing left to do. If the
  * holder's connection dies, PostgreSQL releases the lock with it.
+ *
+ * Polled with `pg_try_advisory_lock` rather than waited for with
+ * `pg_advisory_lock`: a waiting runner holds no lock and sits in no queue, so
+ * it never holds up anything else (a blocked session would, for example,
+ * delay every `CREATE INDEX CONCURRENTLY`, which waits for all transactions),
+ * its wait is bounded by the tool rather than the server, and a signal ends
+ * it between polls.
  */
 
 /** Fixed key: every runner against a database must agree on it. Below 2^31, so `pg_locks.objid` shows it as is. */
@@ -42,7 +49,9 @@ export async function acquireMigrationLock(conn: Kysely<unknown>, request: LockR
       )
     }
     await sleep(POLL_MS, request.signal).catch(() => {
-      throw new MigratorError('lock', 'interrupted while waiting for the migration lock; nothing was applied')
+      throw new MigratorError('lock', 'interrupted while waiting for the migration lock; nothing was applied', {
+        hint: 'run schema:apply again once the other run has finished; nothing of this run needs undoing',
+      })
     })
   }
 }

@@ -24,6 +24,7 @@ export async function runApply(options: CommandOptions, io: Io): Promise<number>
         lockRetries: options.settings.lockRetries,
         lockWaitMs: options.settings.lockWaitMs,
         signal: options.signal,
+        pooler: target.pooler,
         cancelBackend: (pid) => target.cancelBackend(pid),
         onEvent: (event) => (options.json ? emit({ event: event.type, ...withoutType(event) }) : io.out(describeEvent(event))),
       })
@@ -57,8 +58,14 @@ function describeEvent(event: ApplyEvent): string {
         : `${count(event.applied, 'migration')} applied before; ${event.pending.length} pending: ${event.pending.join(', ')}`
     case 'migration-started':
       return `${event.migration}: ${count(event.steps, 'step')} in one transaction${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`
+    case 'tables-locked':
+      return `  locked ${event.tables.join(', ')} (${Math.round(event.ms)} ms)`
+    case 'step-started':
+      return `  step ${event.step}/${event.steps}: ${event.sql.replaceAll('\n', '\n      ')}`
     case 'step-ran':
-      return `  step ${event.step}/${event.steps} ${event.kind} ${event.subject} (${Math.round(event.ms)} ms)`
+      return `  step ${event.step}/${event.steps} ran in ${Math.round(event.ms)} ms`
+    case 'step-skipped':
+      return `  step ${event.step}/${event.steps} left out, ${event.reason}: ${event.sql.split('\n')[0]}`
     case 'retrying':
       return `${event.migration}: ${event.step}: ${event.cause} (SQLSTATE ${event.sqlState}); rolled back, retry ${event.retry} of ${event.retries} in ${seconds(event.delayMs)}`
     case 'migration-committed':

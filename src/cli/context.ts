@@ -2,6 +2,7 @@ import { loadSchema } from '../load-schema.js'
 import { loadMigrations } from '../migrations/files.js'
 import type { GeneratedMigration } from '../migrations/migration.js'
 import type { SchemaModel } from '../model/model.js'
+import { OWN_STATEMENT_TIMEOUT } from '../settings.js'
 import { openTarget, type Target } from '../target/open.js'
 import type { CommandOptions, Io } from './command.js'
 
@@ -31,7 +32,10 @@ export async function withContext<T>(
   if (settings.target.kind === 'pglite') {
     io.err(`schema: DATABASE_URL is not set; using the ${settings.target.display} (set DATABASE_URL for a real server)`)
   }
-  const target = await openTarget(settings.target, { connectTimeoutMs: settings.connectTimeoutMs })
+  const target = await openTarget(settings.target, {
+    connectTimeoutMs: settings.connectTimeoutMs,
+    ownTimeouts: { lockTimeout: settings.timeouts.lockTimeout, statementTimeout: OWN_STATEMENT_TIMEOUT },
+  })
   try {
     return await run({ declared, migrations, target })
   } finally {

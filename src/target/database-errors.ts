@@ -28,7 +28,9 @@ export function hintForDatabaseError(error: unknown): string | undefined {
   }
   switch (sqlStateOf(error)) {
     case '42501':
-      return 'the database role lacks a privilege: run schema:apply as the table owner or a role with ALTER rights'
+      return privilegeHint(error)
+    case '08P01':
+      return 'the server or a pooler in between refused the statement (PgBouncer in statement pooling mode refuses transactions): connect directly, for example with DATABASE_URL_DIRECT'
     case '25006':
       return 'the database is read-only (a replica, or default_transaction_read_only): point DATABASE_URL at the primary'
     case '53300':
@@ -38,6 +40,17 @@ export function hintForDatabaseError(error: unknown): string | undefined {
     default:
       return undefined
   }
+}
+
+/** PostgreSQL's message says which privilege is missing; the fix differs for each. */
+function privilegeHint(error: unknown): string {
+  const message = error instanceof Error ? error.message : ''
+  const schema = /permission denied for schema (\S+)/.exec(message)?.[1]
+  if (schema) return `the role may not create objects in schema ${schema}: as its owner or a superuser, GRANT CREATE ON SCHEMA ${schema} TO the role that runs the tool`
+  const owned = /must be owner of (?:table|relation) (\S+)/.exec(message)?.[1]
+  if (owned) return `only the owner of ${owned} may alter it: run the tool as that role (or a member of it), or ALTER TABLE ${owned} OWNER TO the role that runs the tool`
+  if (/permission denied for database/.test(message)) return 'the role may not create schemas in this database: GRANT CREATE ON DATABASE to the role that runs the tool, or create the schema as its owner'
+  return 'the database role lacks a privilege: run the tool as the owner of the tables it changes, or grant the privilege PostgreSQL names above'
 }
 
 /** Why a connection attempt failed, in plain words with the code. */

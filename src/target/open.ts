@@ -17,6 +17,14 @@ export interface Target {
   readonly db: Kysely<unknown>
   readonly spec: TargetSpec
   /**
+   * Set when a connection pooler (PgBouncer, Odyssey, a managed pooler) stands
+   * between the tool and PostgreSQL: the connection's cancel key names another
+   * process than the backend that runs its statements. Session state (a
+   * session advisory lock, `SET`, a cancel by backend pid) is then shared
+   * with, or lost to, other clients of the pooler.
+   */
+  readonly pooler: PoolerEvidence | null
+  /**
    * Cancels whatever statement the backend `pid` is running, from a separate
    * connection (as psql's Ctrl-C does); its transaction then rolls back.
    * A no-op on PGlite, which runs in this process and cannot be interrupted mid-statement.
@@ -25,8 +33,23 @@ export interface Target {
   close(): Promise<void>
 }
 
+export interface PoolerEvidence {
+  /** The process id in the cancel key the connection was given. */
+  readonly cancelKeyPid: number
+  /** `pg_backend_pid()`: the server process that ran the probe. */
+  readonly backendPid: number
+}
+
+/** Session settings that bound the tool's own statements, whatever the role, database or URL set. */
+export interface OwnStatementTimeouts {
+  readonly lockTimeout: string
+  readonly statementTimeout: string
+}
+
 export interface OpenOptions {
   readonly connectTimeoutMs: number
+  /** Applied to every connection to a server reached directly (never through a pooler, whose sessions are shared). */
+  readonly ownTimeouts?: OwnStatementTimeouts
   /** Shown in `pg_stat_activity.application_name`, so a DBA can tell who holds a lock. */
   readonly applicationName?: string
 }
@@ -48,9 +71,14 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
   })
   // An idle client whose server went away emits 'error'; without a listener node exits. The next query reports it.
   pool.on('error', () => {})
+  let pooler: PoolerEvidence | null
   try {
     const client = await pool.connect()
-    client.release()
+    try {
+      pooler = await detectPooler(client)
+    } finally {
+      client.release()
+    }
   } catch (error) {
     await pool.end().catch(() => {})
     throw new MigratorError('connect', `cannot connect to ${spec.display}: ${describeConnectError(error)}`, {
@@ -58,7 +86,8 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
       cause: error,
     })
   }
-  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new SingleStatementPool(pool) }) })
+  const sessionSetup = pooler === null && options.ownTimeouts ? options.ownTimeouts : null
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new SingleStatementPool(pool, sessionSetup) }) })
   const cancelBackend = async (pid: number) => {
     const client = new pg.Client({ connectionString: spec.url, connectionTimeoutMillis: options.connectTimeoutMs })
     client.on('error', () => {})
@@ -69,7 +98,22 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
       await client.end().catch(() => {})
     }
   }
-  return { db, spec, cancelBackend, close: () => db.destroy() }
+  return { db, spec, pooler, cancelBackend, close: () => db.destroy() }
+}
+
+/**
+ * PostgreSQL gives each connection a cancel key holding its backend's process
+ * id; a pooler hands its clients keys of its own, since the backend behind a
+ * client changes. A key that does not name the backend running the query is
+ * proof of a pooler in between. (A connection without a key cannot be
+ * cancelled by anyone and proves nothing either way.)
+ */
+async function detectPooler(client: pg.PoolClient): Promise<PoolerEvidence | null> {
+  const cancelKeyPid = (client as unknown as { processID?: number | null }).processID
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  const backendPid = Number(rows[0]?.pid)
+  if (typeof cancelKeyPid !== 'number' || cancelKeyPid === backendPid) return null
+  return { cancelKeyPid, backendPid }
 }
 
 /**
@@ -80,9 +124,12 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
  */
 class SingleStatementPool implements PostgresPool {
   readonly #pool: pg.Pool
+  readonly #ownTimeouts: OwnStatementTimeouts | null
+  readonly #prepared = new WeakSet<pg.PoolClient>()
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, ownTimeouts: OwnStatementTimeouts | null) {
     this.#pool = pool
+    this.#ownTimeouts = ownTimeouts
   }
 
   async connect(): Promise<PostgresPoolClient> {
@@ -91,6 +138,17 @@ class SingleStatementPool implements PostgresPool {
     // besides failing its query; unheard, that event would crash the process instead of the query
     // failing with its SQLSTATE. The pool only listens on idle clients.
     if (client.listenerCount('error') === 0) client.on('error', () => {})
+    if (this.#ownTimeouts && !this.#prepared.has(client)) {
+      // Session-level, so they outrank a role's, a database's or the URL's settings; transaction-local
+      // settings (a migration's DDL timeouts) still override them inside each transaction.
+      // transaction_timeout (PostgreSQL 17+) would end a long migration transaction, so it is lifted.
+      await client.query({
+        text: `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false),
+                      (SELECT set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = 'transaction_timeout')`,
+        values: [this.#ownTimeouts.lockTimeout, this.#ownTimeouts.statementTimeout],
+      })
+      this.#prepared.add(client)
+    }
     return {
       query: ((text: unknown, values?: readonly unknown[]) => {
         if (typeof text !== 'string') return client.query(text as pg.Submittable) // a cursor (streamQuery)
@@ -133,7 +191,7 @@ async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promis
     })
   }
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
-  return { db, spec, cancelBackend: async () => {}, close: () => db.destroy() }
+  return { db, spec, pooler: null, cancelBackend: async () => {}, close: () => db.destroy() }
 }
 
 function errorText(error: unknown): string {
