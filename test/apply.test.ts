@@ -6,6 +6,7 @@ import { maxTotalBackoff } from '../src/apply/timing.js'
 import { PROJECT_MIGRATIONS, REPO, runCli, startCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
+import { writeHandMigrations } from './support/hand-migrations.js'
 import { useScratchDir } from './support/scratch.js'
 import { enabledTargets } from './support/targets.js'
 
@@ -122,7 +123,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
       expect(readerMs).toBeLessThan(1_000 + 500)
       // lock_timeout x (retries + 1) plus the longest backoff, plus process start-up and connection.
       expect(result.ms).toBeLessThan(1_000 * 3 + maxTotalBackoff(2) + 5_000)
-      expect(result.stderr).toMatch(/^MIGRATION FAILED: \[apply\] 0002_call_log_add_started_at_ended_at_duration_sec step 1\/3 \(add-column call_log\.started_at\) failed after 3 attempts: canceling statement due to lock timeout \(SQLSTATE 55P03\)$/m)
+      expect(result.stderr).toMatch(/^MIGRATION FAILED: \[apply\] 0002_call_log_add_started_at_ended_at_duration_sec locking table public\.call_log before its steps failed after 3 attempts: canceling statement due to lock timeout \(SQLSTATE 55P03\)$/m)
       expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^MIGRATION FAILED/)
       expect(result.stdout).toContain('retry 2 of 2')
       expect(result.stdout + result.stderr).not.toMatch(SUCCESS_WORDING)
@@ -162,7 +163,34 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     await writeFile(file, (await readFile(file, 'utf8')).replace('"duration_sec" integer', '"duration_sec" bigint'))
     const result = await runCli(['apply', '--migrations', dir], { env: env() })
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/MIGRATION FAILED: \[migrations\] migration 0002_call_log_add_started_at_ended_at_duration_sec was edited after it was applied/)
+    expect(result.stderr).toMatch(/MIGRATION FAILED: \[migrations\] 0002_call_log_add_started_at_ended_at_duration_sec was edited after it was written/)
+  })
+
+  it('refuses a pending migration edited to run something else, by name, before running anything', async () => {
+    const dir = path.join(scratch(), 'edited-pending')
+    await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
+    const file = path.join(dir, '0002_call_log_add_started_at_ended_at_duration_sec.ts')
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace(
+        'ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "ended_at" timestamp with time zone',
+        'TRUNCATE "public"."call_log"',
+      ),
+    )
+    const result = await runCli(['apply', '--migrations', dir], { env: env() })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/^fix: restore 0002_call_log_add_started_at_ended_at_duration_sec\.ts from version control.*Nothing was run\.$/m)
+    expect(result.stderr).toMatch(/MIGRATION FAILED: \[migrations\] 0002_call_log_add_started_at_ended_at_duration_sec was edited after it was written/)
+    expect(result.stdout).not.toContain('step')
+    expect(await query(database.url, 'SELECT count(*)::int AS n FROM call_log')).toEqual([{ n: 1_000 }])
+    expect(await historyOf(database.url)).toEqual([])
+  })
+
+  it('the log shows the SQL each step runs', async () => {
+    const result = await runCli(['apply'], { env: env() })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('  step 1/3: ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "started_at" timestamp with time zone')
+    expect(result.stdout).toMatch(/^ {2}step 1\/3 ran in \d+ ms$/m)
   })
 
   it('two runners at once: one applies, the other waits for the migration lock and finds nothing to do', async () => {
@@ -208,7 +236,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     await holder.release()
 
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/MIGRATION FAILED: .*0002_call_log_add_started_at_ended_at_duration_sec step 1\/3.*SQLSTATE 57P01/)
+    expect(result.stderr).toMatch(/MIGRATION FAILED: .*0002_call_log_add_started_at_ended_at_duration_sec locking table public\.call_log.*SQLSTATE 57P01/)
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
     expect(await historyOf(database.url)).toEqual(['0001_create_call_log'])
 
@@ -231,7 +259,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
 
     expect(result.code).toBe(exitCode)
     expect(result.ms).toBeLessThan(10_000)
-    expect(result.stderr).toMatch(/MIGRATION FAILED: \[apply\] interrupted during 0002_call_log_add_started_at_ended_at_duration_sec step 1\/3/)
+    expect(result.stderr).toMatch(/MIGRATION FAILED: \[apply\] interrupted during 0002_call_log_add_started_at_ended_at_duration_sec locking table public\.call_log before its steps/)
     expect(lingering).toEqual([])
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
 
@@ -258,10 +286,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
   describe('hand-written migrations exercise the executor', () => {
     const migrationWith = async (name: string, statements: string[]) => {
       const dir = await mkdtemp(path.join(scratch(), 'custom-'))
-      const steps = statements.map(
-        (sql, i) => `{ kind: 'add-column', subject: 'step ${i + 1}', lock: 'none', hazards: [], sql: ${JSON.stringify(sql)} }`,
-      )
-      await writeFile(path.join(dir, `0001_${name}.ts`), `export const schemaHash = 'test'\nexport const steps = [${steps.join(', ')}]\n`)
+      await writeHandMigrations(dir, [{ name: `0001_${name}`, steps: statements.map((sql) => ({ sql })) }])
       return dir
     }
 
@@ -297,8 +322,11 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     })
 
     it('any failure stops the run: later migrations do not run', async () => {
-      const dir = await migrationWith('fails', ['SELECT * FROM no_such_table'])
-      await writeFile(path.join(dir, '0002_later.ts'), `export const schemaHash = 'test'\nexport const steps = [{ kind: 'add-column', subject: 'later', lock: 'none', hazards: [], sql: 'ALTER TABLE call_log ADD COLUMN later int' }]\n`)
+      const dir = await mkdtemp(path.join(scratch(), 'custom-'))
+      await writeHandMigrations(dir, [
+        { name: '0001_fails', steps: [{ sql: 'SELECT * FROM no_such_table' }] },
+        { name: '0002_later', steps: [{ sql: 'ALTER TABLE call_log ADD COLUMN later int' }] },
+      ])
       const result = await runCli(['apply', '--migrations', dir], { env: env() })
       expect(result.code).toBe(1)
       expect(result.stderr).toMatch(/0001_fails step 1\/1 .* \(SQLSTATE 42P01\)/)

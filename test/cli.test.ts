@@ -65,7 +65,7 @@ describe('bad input fails before any database work, exit 1', () => {
   it('a malformed DATABASE_URL is described, never echoed', async () => {
     const result = await runCli(['verify'], { env: { DATABASE_URL: 'postgres://user:s3cret@host:notaport/db' } })
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain('DATABASE_URL is not a valid URL')
+    expect(result.stderr).toContain('DATABASE_URL is malformed: the port is not a number from 1 to 65535')
     expect(result.stderr + result.stdout).not.toContain('s3cret')
   })
 })

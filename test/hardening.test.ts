@@ -134,8 +134,8 @@ describe.runIf(enabledTargets().includes('postgres'))('privileges and server sta
       url.password = 'role-secret-1'
       const result = await runCli(['apply'], { env: { NODE_ENV: 'production', DATABASE_URL: url.href } })
       expectCleanFailure(result)
-      expect(result.stderr).toMatch(/MIGRATION FAILED: \[apply\] 0002_call_log_add_started_at_ended_at_duration_sec step 1\/3 \(add-column call_log\.started_at\) failed: must be owner of table call_log \(SQLSTATE 42501\)/)
-      expect(result.stderr).toContain('fix: the database role lacks a privilege')
+      expect(result.stderr).toMatch(/MIGRATION FAILED: \[apply\] 0002_call_log_add_started_at_ended_at_duration_sec locking table public\.call_log before its steps failed: permission denied for table call_log \(SQLSTATE 42501\)/)
+      expect(result.stderr).toContain('fix: only the owner of call_log may alter it: run the tool as that role')
       expect(result.stdout + result.stderr).not.toContain('role-secret-1')
       expect(await sqlOn(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
     } finally {
@@ -303,17 +303,26 @@ describe('files', () => {
     expect(result.stderr).toContain('holds files that are not generated migrations: helpers.ts')
   })
 
-  it.runIf(enabledTargets().includes('postgres'))('an applied migration deleted: exit 1 naming it', async () => {
+  it.runIf(enabledTargets().includes('postgres'))('an applied migration deleted: exit 1 naming it, from the chain or from the history', async () => {
     const database = await createDatabase()
     try {
       const dir = await mkdtemp(path.join(scratch(), 'deleted-'))
       await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
       const env = { NODE_ENV: 'production', DATABASE_URL: database.url }
       expect((await runCli(['apply', '--migrations', dir], { env })).code).toBe(0)
+      // The newest applied file: nothing follows it, so the history names it.
+      await rm(path.join(dir, '0003_call_log_add_summary_status.ts'))
+      const newest = await runCli(['apply', '--migrations', dir], { env })
+      expectCleanFailure(newest)
+      expect(newest.stderr).toContain('applied migration 0003_call_log_add_summary_status is missing from generated-migrations/')
+      // An older one: the file after it records what it follows.
+      await cp(path.join(PROJECT_MIGRATIONS, '0003_call_log_add_summary_status.ts'), path.join(dir, '0003_call_log_add_summary_status.ts'))
       await rm(path.join(dir, '0002_call_log_add_started_at_ended_at_duration_sec.ts'))
-      const result = await runCli(['apply', '--migrations', dir], { env })
-      expectCleanFailure(result)
-      expect(result.stderr).toContain('applied migration 0002_call_log_add_started_at_ended_at_duration_sec is missing from generated-migrations/')
+      const older = await runCli(['apply', '--migrations', dir], { env })
+      expectCleanFailure(older)
+      expect(older.stderr).toContain(
+        'MIGRATION FAILED: [migrations] 0003_call_log_add_summary_status was written after 0002_call_log_add_started_at_ended_at_duration_sec, which is missing: deleted or renamed',
+      )
     } finally {
       await database.drop()
     }

@@ -346,7 +346,7 @@ async function lockTablesUpFront(conn: Kysely<unknown>, order: readonly TableNam
   const locked: string[] = []
   for (const [index, { table, mode }] of locks.entries()) {
     const shown = `${table.schema}.${table.name}`
-    position.step = `taking table locks (${shown})`
+    position.step = `locking table ${shown} before its steps`
     const wait = index === 0 ? sql`` : sql` NOWAIT`
     try {
       await sql`LOCK TABLE ${sql.id(table.schema, table.name)} IN ${mode} MODE${wait}`.execute(conn)

@@ -26,8 +26,16 @@ export async function readHistory(db: Kysely<unknown>): Promise<AppliedMigration
   return rows
 }
 
-/** Creates the history table if needed. Runs under the migration lock, so two runners never race on it. */
+/**
+ * Creates the history table if needed. Runs under the migration lock, so two
+ * runners never race on it. Looks first: `CREATE ... IF NOT EXISTS` checks the
+ * CREATE privilege even when there is nothing to create, which a role that
+ * owns the tables but may not create in the database would fail.
+ */
 export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
+  const { rows } = await sql<{ present: boolean }>`
+    SELECT to_regclass(${`${HISTORY_SCHEMA}.${HISTORY_TABLE}`}) IS NOT NULL AS present`.execute(db)
+  if (rows[0]?.present) return
   await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(HISTORY_SCHEMA)}`.execute(db)
   await sql`CREATE TABLE IF NOT EXISTS ${historyTable()} (
     name text PRIMARY KEY,

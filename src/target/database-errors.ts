@@ -47,7 +47,7 @@ function privilegeHint(error: unknown): string {
   const message = error instanceof Error ? error.message : ''
   const schema = /permission denied for schema (\S+)/.exec(message)?.[1]
   if (schema) return `the role may not create objects in schema ${schema}: as its owner or a superuser, GRANT CREATE ON SCHEMA ${schema} TO the role that runs the tool`
-  const owned = /must be owner of (?:table|relation) (\S+)/.exec(message)?.[1]
+  const owned = /(?:must be owner of|permission denied for) (?:table|relation) (\S+)/.exec(message)?.[1]
   if (owned) return `only the owner of ${owned} may alter it: run the tool as that role (or a member of it), or ALTER TABLE ${owned} OWNER TO the role that runs the tool`
   if (/permission denied for database/.test(message)) return 'the role may not create schemas in this database: GRANT CREATE ON DATABASE to the role that runs the tool, or create the schema as its owner'
   return 'the database role lacks a privilege: run the tool as the owner of the tables it changes, or grant the privilege PostgreSQL names above'
