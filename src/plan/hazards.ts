@@ -12,7 +12,7 @@ export const HAZARDS = {
   'set-not-null': 'adds NOT NULL: scans the whole table under ACCESS EXCLUSIVE, and fails if any row holds NULL',
   'drop-not-null': 'drops NOT NULL: the column starts accepting NULL, which code reading it may not expect',
   'default-change': 'changes a column default: rows inserted without the column get a different value',
-  'not-null-without-default': 'adds a NOT NULL column without a default to a table that has rows: PostgreSQL rejects it',
+  'not-null-without-default': 'adds a NOT NULL column without a default to an existing table: PostgreSQL rejects it wherever the table has rows',
   'volatile-default': 'adds a column whose default is volatile: PostgreSQL rewrites the whole table under ACCESS EXCLUSIVE',
   'drop-column': 'the database has a column that schema/ lacks: dropping it deletes its data',
   'drop-table': 'the database has a table that schema/ lacks: dropping it deletes its data',

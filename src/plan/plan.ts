@@ -111,8 +111,15 @@ function draftStep(change: Change, facts: DatabaseFacts): Draft {
       const { column } = change
       const hazards: Hazard[] = []
       const populated = facts.populatedTables.has(tableKey(change.table))
-      if (populated && !column.nullable && column.default === null && column.identity === null) {
-        hazards.push(hazard('not-null-without-default', '; declare a default, or add it nullable and backfill'))
+      // Held back even when this table is empty here: the database the migration is applied to
+      // (production) may have rows, and there PostgreSQL rejects it (23502).
+      if (!column.nullable && column.default === null && column.identity === null) {
+        hazards.push(
+          hazard(
+            'not-null-without-default',
+            `${populated ? ' (this table has rows)' : ' (this table is empty here, but where it has rows the step fails)'}; declare a default, or add it nullable and backfill`,
+          ),
+        )
       }
       // A volatile default, serial or identity column fills every existing row: a full rewrite.
       const volatile = functionsCalledIn(column.default?.sql ?? '').filter((fn) => facts.volatileFunctions.has(fn))

@@ -158,9 +158,17 @@ export const CASES: readonly AcceptanceCase[] = [
     heldBack: ['not-null-without-default t.required'],
   },
   {
-    name: 'NOT NULL without default on an empty table is planned',
+    name: 'NOT NULL without default on a table empty here is held back too: production may have rows',
     before: `CREATE TABLE t (id integer PRIMARY KEY);`,
     schema: small({ required: c.text().notNull() }),
+    steps: [],
+    heldBack: ['not-null-without-default t.required'],
+  },
+  {
+    name: 'with --allow not-null-without-default it is planned',
+    before: `CREATE TABLE t (id integer PRIMARY KEY);`,
+    schema: small({ required: c.text().notNull() }),
+    allow: ['not-null-without-default'],
     steps: ['add-column t.required'],
   },
   {
