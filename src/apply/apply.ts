@@ -149,7 +149,7 @@ export class PoolerRefusedError extends MigratorError {
   constructor(evidence: PoolerEvidence) {
     super(
       'connect',
-      `the database URL reaches PostgreSQL through a connection pooler (PgBouncer or similar): the connection's cancel key names process ${evidence.cancelKeyPid}, but its statements ran in backend ${evidence.backendPid}; schema:apply needs a session of its own, since its migration lock and its cancel on SIGTERM belong to one server session, which a transaction- or statement-pooling pooler hands to other clients`,
+      `the database URL reaches PostgreSQL through a connection pooler (PgBouncer or similar): the connection's cancel key does not name the backend (pid ${evidence.backendPid}) that ran its statements; schema:apply needs a session of its own, since its migration lock and its cancel on SIGTERM belong to one server session, which a transaction- or statement-pooling pooler hands to other clients`,
       {
         hint: 'set DATABASE_URL_DIRECT to a direct connection to the server (its own host and port, not the pooler\'s), as Prisma\'s directUrl; the application keeps the pooled DATABASE_URL. Nothing was run.',
       },
