@@ -88,7 +88,8 @@ export function parseDatabaseUrl(text: string, source: string): DatabaseUrl {
   } catch {
     throw malformed('node-postgres cannot parse it')
   }
-  const queryHost = new URLSearchParams(query.replace(/^\?/, '').replace(/#.*$/, '')).get('host')
+  const params = new URLSearchParams(query.replace(/^\?/, '').replace(/#.*$/, ''))
+  const queryHost = params.get('host')
   const expectedHost = queryHost ?? host
   if ((connectHost ?? '') !== expectedHost) {
     throw malformed('its host part reads differently to node-postgres than to this check, so it is ambiguous')
@@ -96,7 +97,8 @@ export function parseDatabaseUrl(text: string, source: string): DatabaseUrl {
 
   const shownHost = expectedHost.startsWith('/') ? `[socket ${expectedHost}]` : host.includes(':') ? `[${host}]` : host
   const credentials = user ? `${encodeURIComponent(user)}${password ? ':***' : ''}@` : ''
-  const display = `${scheme}://${credentials}${shownHost}${port ? `:${port}` : ''}/${encodeURIComponent(database)}`
+  const shownPort = port || (params.get('port') ?? '').replace(/\D/g, '')
+  const display = `${scheme}://${credentials}${shownHost}${shownPort ? `:${shownPort}` : ''}/${encodeURIComponent(database)}`
   return { url: trimmed, display, password }
 }
 

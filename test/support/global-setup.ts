@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
@@ -15,6 +15,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Superuser URL of each running test server, without a database name. */
     serverUrls: Partial<Record<ServerTarget, string>>
+    /** The folder holding each test server's Unix socket, for the socket forms of a database URL. */
+    serverSockets: Partial<Record<ServerTarget, string>>
   }
 }
 
@@ -35,8 +37,12 @@ export default async function setup(project: TestProject) {
         default: new (options: object) => EmbeddedServer
       }
       const port = await freePort()
+      const socketDir = path.join(dir, `${target}-socket`)
+      await mkdir(socketDir)
+      await chmod(socketDir, 0o777)
       const server = new EmbeddedPostgres({
         databaseDir: path.join(dir, target),
+        postgresFlags: ['-c', `unix_socket_directories=${socketDir}`],
         port,
         user: 'postgres',
         password,
@@ -47,10 +53,11 @@ export default async function setup(project: TestProject) {
       })
       await server.initialise()
       await server.start()
-      return { target, server, url: `postgres://postgres:${password}@127.0.0.1:${port}` }
+      return { target, server, socketDir, url: `postgres://postgres:${password}@127.0.0.1:${port}` }
     }),
   )
   project.provide('serverUrls', Object.fromEntries(started.map((s) => [s.target, s.url])))
+  project.provide('serverSockets', Object.fromEntries(started.map((s) => [s.target, s.socketDir])))
 
   return async () => {
     await Promise.all(started.map((s) => s.server.stop()))

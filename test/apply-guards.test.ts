@@ -1,0 +1,319 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import path from 'node:path'
+import pg from 'pg'
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
+import { PROJECT_MIGRATIONS, REPO, runCli, startCli } from './support/cli.js'
+import { createDatabase } from './support/database.js'
+import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
+import { writeHandMigrations } from './support/hand-migrations.js'
+import { useScratchDir } from './support/scratch.js'
+import { enabledTargets } from './support/targets.js'
+
+/**
+ * schema:apply's promises under attack: its own statements bounded and
+ * immune to role, database and URL settings; no table held while it waits for
+ * another; a table owner without CREATE on the schema; hostile database URLs;
+ * signals and schema modules that never finish.
+ */
+
+const SUCCESS_WORDING = /success|completed|✓|all good/i
+const PRE_109_SCHEMA = path.join(REPO, 'test/fixtures/history/pre-109.ts')
+const scratch = useScratchDir('guards')
+
+async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query<R>(text)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+/** A session holding `statement`'s locks in an open transaction until released. */
+async function hold(url: string, statement: string) {
+  const client = new pg.Client({ connectionString: url, application_name: 'app-holder' })
+  await client.connect()
+  await client.query('BEGIN')
+  await client.query(statement)
+  return {
+    release: async () => {
+      await client.query('COMMIT')
+      await client.end()
+    },
+  }
+}
+
+/** Resolves once a schema-migrate session waits for a lock. */
+async function untilApplyWaits(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const rows = await query(url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'schema-migrate' AND wait_event_type = 'Lock'`)
+    if (rows.length > 0) return
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  throw new Error('schema:apply never waited for a lock')
+}
+
+describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on PostgreSQL', () => {
+  let database: Awaited<ReturnType<typeof createDatabase>>
+  const env = (extra: Record<string, string> = {}) => ({
+    NODE_ENV: 'production',
+    DATABASE_URL: database.url,
+    SCHEMA_LOCK_TIMEOUT: '1s',
+    SCHEMA_LOCK_RETRIES: '1',
+    ...extra,
+  })
+
+  beforeEach(async () => {
+    database = await createDatabase()
+    await query(database.url, pre109(100))
+  })
+  afterEach(async () => {
+    await database.drop()
+  })
+
+  /** Hand migrations in a new folder: `0001_first` (creates the history table when applied), then `more`. */
+  async function migrations(more: { name: string; steps: { sql: string; lock?: 'none' | 'ACCESS EXCLUSIVE' }[] }[] = []) {
+    const dir = await mkdtemp(path.join(scratch(), 'hand-'))
+    await writeHandMigrations(dir, [{ name: '0001_first', steps: [{ sql: 'SELECT 1' }] }, ...more])
+    return dir
+  }
+
+  describe('its own statements', () => {
+    it('a session holding the history table: exit 1 within lock_timeout and retries, naming the table, not hanging', async () => {
+      const dir = await migrations()
+      expect((await runCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env() })).code).toBe(0)
+      const holder = await hold(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
+      try {
+        const result = await runCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env() })
+        expect(result.code).toBe(1)
+        expect(result.ms).toBeLessThan(1_000 + 8_000)
+        expect(result.stderr).toMatch(/^MIGRATION FAILED: \[apply\] reading the history table schema_migrate\.applied_migrations failed: canceling statement due to lock timeout \(SQLSTATE 55P03\)$/m)
+        expect(result.stderr).toMatch(/^fix: another session holds a lock that reading the history table/m)
+        expect(result.stdout + result.stderr).not.toMatch(SUCCESS_WORDING)
+      } finally {
+        await holder.release()
+      }
+    })
+
+    it('SIGTERM while its own statement waits: exit 143, an interruption, not a statement timeout', async () => {
+      const dir = await migrations()
+      expect((await runCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env() })).code).toBe(0)
+      const holder = await hold(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
+      try {
+        const run = startCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env({ SCHEMA_LOCK_TIMEOUT: '30s' }) })
+        await untilApplyWaits(database.url)
+        run.child.kill('SIGTERM')
+        const result = await run.result
+        expect(result.code).toBe(143)
+        expect(result.stderr).toMatch(/^MIGRATION FAILED: \[apply\] interrupted during reading the history table schema_migrate\.applied_migrations; no migration was running$/m)
+        expect(result.stderr).not.toMatch(/statement_timeout|STATEMENT_TIMEOUT/)
+      } finally {
+        await holder.release()
+      }
+    })
+
+    it.each([
+      ['the database', (url: string) => url, (name: string) => `ALTER DATABASE ${name} SET statement_timeout = '200ms'`],
+      ['the URL', (url: string) => `${url}?options=-c%20statement_timeout%3D200`, () => 'SELECT 1'],
+    ] as const)('a statement_timeout set on %s cancels neither its own statements nor a DDL step', async (_where, urlFor, setting) => {
+      await query(database.url, setting(database.name))
+      const first = await migrations()
+      expect((await runCli(['apply', '--migrations', first, '--schema', PRE_109_SCHEMA], { env: env({ DATABASE_URL: urlFor(database.url) }) })).code).toBe(0)
+      // A DDL step of half a second runs under SCHEMA_STATEMENT_TIMEOUT (0), not the 200 ms.
+      const dir = await migrations([{ name: '0002_slow', steps: [{ sql: 'SELECT pg_sleep(0.5)' }] }])
+      // The history read waits for this holder longer than 200 ms: only its own bound applies to it.
+      const holder = await hold(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
+      const run = startCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], {
+        env: env({ DATABASE_URL: urlFor(database.url), SCHEMA_LOCK_TIMEOUT: '5s' }),
+      })
+      await untilApplyWaits(database.url)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      await holder.release()
+      const result = await run.result
+      expect(result.stderr).toBe('')
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain('0002_slow: committed')
+    })
+  })
+
+  it('a migration over three tables never holds one while waiting for another: readers of the first wait far less than lock_timeout', async () => {
+    await query(database.url, ['a', 'b', 'c'].map((t) => `CREATE TABLE ${t} (id int PRIMARY KEY); INSERT INTO ${t} VALUES (1);`).join(''))
+    const dir = await migrations([
+      {
+        name: '0002_three_tables',
+        steps: ['a', 'b', 'c'].map((t) => ({ sql: `ALTER TABLE "public"."${t}" ADD COLUMN IF NOT EXISTS "x" integer`, lock: 'ACCESS EXCLUSIVE' as const })),
+      },
+    ])
+    const holdB = await hold(database.url, 'SELECT * FROM b')
+    const holdC = await hold(database.url, 'SELECT * FROM c')
+    const run = startCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env({ SCHEMA_LOCK_RETRIES: '8' }) })
+
+    // An application reading a, over and over, for the whole run.
+    const reader = new pg.Client({ connectionString: database.url })
+    await reader.connect()
+    let longestReadMs = 0
+    let reading = true
+    const reads = (async () => {
+      while (reading) {
+        const started = performance.now()
+        await reader.query('SELECT count(*) FROM a')
+        longestReadMs = Math.max(longestReadMs, performance.now() - started)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    })()
+    setTimeout(() => void holdB.release(), 2_000)
+    setTimeout(() => void holdC.release(), 3_000)
+    const result = await run.result
+    reading = false
+    await reads
+    await reader.end()
+
+    // Holding a while waiting for b, then c, would keep readers of a waiting a lock_timeout (1 s) or more.
+    expect(longestReadMs).toBeLessThan(300)
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/locked public\.\w, public\.\w, public\.\w/)
+    expect(await query(database.url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE column_name = 'x'`)).toEqual([{ n: 3 }])
+  })
+
+  it('a table owner without CREATE on schema public (PostgreSQL 15+ default): the no-op CREATE TABLE is left out, the rest applies', async () => {
+    const role = `owner_${database.name}`
+    try {
+      await query(
+        database.url,
+        `CREATE ROLE ${role} LOGIN PASSWORD 'owner-secret-1'; ALTER TABLE call_log OWNER TO ${role};
+         REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT CREATE ON DATABASE ${database.name} TO ${role};`,
+      )
+      const url = new URL(database.url)
+      url.username = role
+      url.password = 'owner-secret-1'
+      const result = await runCli(['apply'], { env: env({ DATABASE_URL: url.href }) })
+      expect(result.stderr).toBe('')
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain('step 1/1 left out, table public.call_log exists already: CREATE TABLE IF NOT EXISTS "public"."call_log" (')
+      expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
+    } finally {
+      await database.drop()
+      await query(database.url.replace(/\/[^/]+$/, '/postgres'), `DROP ROLE IF EXISTS ${role}`)
+    }
+  })
+
+  it('a NOT NULL column without a default, allowed on an empty copy, fails on the table with rows with a fix', async () => {
+    const dir = await migrations([
+      { name: '0002_required', steps: [{ sql: 'ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "required" text NOT NULL', lock: 'ACCESS EXCLUSIVE' }] },
+    ])
+    const result = await runCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env() })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/SQLSTATE 23502/)
+    expect(result.stderr).toMatch(/^fix: a NOT NULL column without a default cannot be added to a table that has rows/m)
+  })
+
+  it('the socket form of a URL node-postgres accepts (postgres://user:password@/db?host=/socket/dir) connects', async () => {
+    const socketDir = inject('serverSockets').postgres as string
+    const { port } = new URL(database.url)
+    const url = `postgres://postgres:test-password@/${database.name}?host=${socketDir}&port=${port}`
+    const result = await runCli(['apply'], { env: env({ DATABASE_URL: url }) })
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain(`target postgres://postgres:***@[socket ${socketDir}]:${port}/${database.name}`)
+  })
+
+  it('SIGTERM while waiting for the migration lock: exit 143 with a fix line, nothing applied', async () => {
+    const other = new pg.Client({ connectionString: database.url })
+    await other.connect()
+    await other.query('SELECT pg_advisory_lock(72616001)')
+    try {
+      const run = startCli(['apply'], { env: env() })
+      const deadline = Date.now() + 20_000
+      while (Date.now() < deadline) {
+        const waiting = await query(database.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'schema-migrate'`)
+        if (waiting.length > 0) break
+        await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      run.child.kill('SIGTERM')
+      const result = await run.result
+      expect(result.code).toBe(143)
+      expect(result.stderr).toMatch(/^fix: run schema:apply again once the other run has finished/m)
+      expect(result.stderr).toMatch(/^MIGRATION FAILED: \[lock\] interrupted while waiting for the migration lock; nothing was applied$/m)
+      expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
+    } finally {
+      await other.end()
+    }
+  })
+})
+
+describe('hostile database URLs: described by part, never echoed, never resolved', () => {
+  it.each([
+    ['an unencoded @ / % and : in the password', 'postgres://app:Sup3r@S3cr%t:/x@db.internal/app', ['Sup3r', 'S3cr', 'x@db']],
+    ['an invalid percent-escape (%zz) in the password', 'postgres://app:pa%zzword@db.internal:5432/app', ['pa%zz', 'zzword']],
+    ['an unencoded @ in the password', 'postgres://app:pa@ss@db.internal:5432/app', ['pa@ss', 'ss@db']],
+    ['an unencoded / in the password', 'postgres://app:pa/ss5432@db.internal:5432/app', ['pa/ss', 'ss5432']],
+    ['an unencoded # in the password', 'postgres://app:pa#ss@db.internal:5432/app', ['pa#ss', 'ss@db']],
+  ])('%s: exit 1 at the settings stage with MIGRATION FAILED, and no piece of the password anywhere', async (_case, url, pieces) => {
+    // A resolver that would see a lookup: none happens, since nothing connects.
+    const connections: string[] = []
+    const trap = net.createServer((socket) => {
+      connections.push('connect')
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve))
+    try {
+      for (const args of [['apply'], ['apply', '--json'], ['verify']]) {
+        const result = await runCli(args, { env: { NODE_ENV: 'production', DATABASE_URL: url } })
+        const output = result.stdout + result.stderr
+        expect(result.code).toBe(1)
+        expect(result.stderr).toMatch(/DATABASE_URL is malformed: /)
+        expect(result.stderr).toMatch(/^fix: /m)
+        expect(output).not.toMatch(/URIError|at .*\.js:\d+/)
+        for (const piece of pieces) expect(output).not.toContain(piece)
+        if (args[0] === 'apply') expect(output).toMatch(/MIGRATION FAILED: \[settings\] DATABASE_URL is malformed/)
+      }
+      expect(connections).toEqual([])
+    } finally {
+      trap.close()
+    }
+  })
+})
+
+describe('schema modules that misbehave', () => {
+  it('a schema module whose top-level await never settles: exit 1 with a message, not a silent exit 13', async () => {
+    const file = path.join(scratch(), 'never-settles.ts')
+    await writeFile(file, 'await new Promise(() => {})\nexport const schema = null\n')
+    const result = await runCli(['apply', '--schema', file, '--migrations', PROJECT_MIGRATIONS], {
+      env: { NODE_ENV: 'production', DATABASE_URL: 'postgres://app:pw-unused@127.0.0.1:1/app' },
+    })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('awaits something that never settles')
+    expect(result.stderr).toMatch(/^fix: /m)
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^MIGRATION FAILED: \[schema\]/)
+  })
+
+  it('SIGTERM during a busy-looping schema module ends the process at once, and it never connects', async () => {
+    const connections: string[] = []
+    const trap = net.createServer((socket) => {
+      connections.push('connect')
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve))
+    const { port } = trap.address() as net.AddressInfo
+    const file = path.join(scratch(), 'busy.ts')
+    await writeFile(file, `const end = Date.now() + 3000\nwhile (Date.now() < end) {}\nexport const schema = null\n`)
+    try {
+      const run = startCli(['apply', '--schema', file], { env: { NODE_ENV: 'production', DATABASE_URL: `postgres://app:pw@127.0.0.1:${port}/app` } })
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      const killedAt = performance.now()
+      run.child.kill('SIGTERM')
+      const result = await run.result
+      expect(result.signal).toBe('SIGTERM')
+      expect(performance.now() - killedAt).toBeLessThan(1_000)
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      expect(connections).toEqual([])
+    } finally {
+      trap.close()
+    }
+  })
+})
