@@ -193,7 +193,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
       const result = await runCli(['apply'], { env: env({ DATABASE_URL: url.href }) })
       expect(result.stderr).toBe('')
       expect(result.code).toBe(0)
-      expect(result.stdout).toContain('step 1/1 left out, table public.call_log exists already: CREATE TABLE IF NOT EXISTS "public"."call_log" (')
+      expect(result.stdout).toContain('step 1/1 left out: table public.call_log exists already, so CREATE TABLE IF NOT EXISTS "public"."call_log" would do nothing')
       expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
     } finally {
       await database.drop()

@@ -65,7 +65,7 @@ function describeEvent(event: ApplyEvent): string {
     case 'step-ran':
       return `  step ${event.step}/${event.steps} ran in ${Math.round(event.ms)} ms`
     case 'step-skipped':
-      return `  step ${event.step}/${event.steps} left out, ${event.reason}: ${event.sql.split('\n')[0]}`
+      return `  step ${event.step}/${event.steps} left out: ${event.reason}, so ${event.sql.split(' (')[0]} would do nothing`
     case 'retrying':
       return `${event.migration}: ${event.step}: ${event.cause} (SQLSTATE ${event.sqlState}); rolled back, retry ${event.retry} of ${event.retries} in ${seconds(event.delayMs)}`
     case 'migration-committed':
