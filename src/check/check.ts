@@ -49,6 +49,7 @@ export async function checkMigrations(request: {
         if (event.type === 'migration-committed') replayed++
       },
       assert: false,
+      filesCheckedByCaller: true,
     })
   } catch (error) {
     if (!(error instanceof StepFailedError)) throw error
