@@ -8,6 +8,7 @@ import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
 import { writeHandMigrations } from './support/hand-migrations.js'
 import { useScratchDir } from './support/scratch.js'
+import { holdLock, query, waitForBlockedApply } from './support/sessions.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -20,41 +21,6 @@ import { enabledTargets } from './support/targets.js'
 const SUCCESS_WORDING = /success|completed|✓|all good/i
 const PRE_109_SCHEMA = path.join(REPO, 'test/fixtures/history/pre-109.ts')
 const scratch = useScratchDir('guards')
-
-async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<R>(text)).rows
-  } finally {
-    await client.end()
-  }
-}
-
-/** A session holding `statement`'s locks in an open transaction until released. */
-async function hold(url: string, statement: string) {
-  const client = new pg.Client({ connectionString: url, application_name: 'app-holder' })
-  await client.connect()
-  await client.query('BEGIN')
-  await client.query(statement)
-  return {
-    release: async () => {
-      await client.query('COMMIT')
-      await client.end()
-    },
-  }
-}
-
-/** Resolves once a schema-migrate session waits for a lock. */
-async function untilApplyWaits(url: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const rows = await query(url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'schema-migrate' AND wait_event_type = 'Lock'`)
-    if (rows.length > 0) return
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  throw new Error('schema:apply never waited for a lock')
-}
 
 describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on PostgreSQL', () => {
   let database: Awaited<ReturnType<typeof createDatabase>>
@@ -85,7 +51,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
     it('a session holding the history table: exit 1 within lock_timeout and retries, naming the table, not hanging', async () => {
       const dir = await migrations()
       expect((await runCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env() })).code).toBe(0)
-      const holder = await hold(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
+      const holder = await holdLock(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
       try {
         const result = await runCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env() })
         expect(result.code).toBe(1)
@@ -101,10 +67,10 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
     it('SIGTERM while its own statement waits: exit 143, an interruption, not a statement timeout', async () => {
       const dir = await migrations()
       expect((await runCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env() })).code).toBe(0)
-      const holder = await hold(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
+      const holder = await holdLock(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
       try {
         const run = startCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env({ SCHEMA_LOCK_TIMEOUT: '30s' }) })
-        await untilApplyWaits(database.url)
+        await waitForBlockedApply(database.url)
         run.child.kill('SIGTERM')
         const result = await run.result
         expect(result.code).toBe(143)
@@ -125,11 +91,11 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
       // A DDL step of half a second runs under SCHEMA_STATEMENT_TIMEOUT (0), not the 200 ms.
       const dir = await migrations([{ name: '0002_slow', steps: [{ sql: 'SELECT pg_sleep(0.5)' }] }])
       // The history read waits for this holder longer than 200 ms: only its own bound applies to it.
-      const holder = await hold(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
+      const holder = await holdLock(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
       const run = startCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], {
         env: env({ DATABASE_URL: urlFor(database.url), SCHEMA_LOCK_TIMEOUT: '5s' }),
       })
-      await untilApplyWaits(database.url)
+      await waitForBlockedApply(database.url)
       await new Promise((resolve) => setTimeout(resolve, 500))
       await holder.release()
       const result = await run.result
@@ -147,8 +113,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
         steps: ['a', 'b', 'c'].map((t) => ({ sql: `ALTER TABLE "public"."${t}" ADD COLUMN IF NOT EXISTS "x" integer`, lock: 'ACCESS EXCLUSIVE' as const })),
       },
     ])
-    const holdB = await hold(database.url, 'SELECT * FROM b')
-    const holdC = await hold(database.url, 'SELECT * FROM c')
+    const holdB = await holdLock(database.url, 'SELECT * FROM b')
+    const holdC = await holdLock(database.url, 'SELECT * FROM c')
     const run = startCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env({ SCHEMA_LOCK_RETRIES: '8' }) })
 
     // An application reading a, over and over, for the whole run.

@@ -8,6 +8,7 @@ import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
 import { writeHandMigrations } from './support/hand-migrations.js'
 import { useScratchDir } from './support/scratch.js'
+import { holdLock, query, waitForBlockedApply } from './support/sessions.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -17,16 +18,6 @@ import { enabledTargets } from './support/targets.js'
  */
 
 const SUCCESS_WORDING = /success|completed|✓|all good/i
-
-async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<R>(text)).rows
-  } finally {
-    await client.end()
-  }
-}
 
 const columnsOf = async (url: string) =>
   (
@@ -43,34 +34,6 @@ const historyOf = async (url: string) =>
       `SELECT name FROM schema_migrate.applied_migrations ORDER BY name`,
     ).catch(() => [])
   ).map((r) => r.name)
-
-/** A session that holds a lock on call_log in an open transaction until released. */
-async function holdLock(url: string, statement = 'SELECT * FROM call_log LIMIT 1') {
-  const client = new pg.Client({ connectionString: url, application_name: 'app-long-reader' })
-  await client.connect()
-  await client.query('BEGIN')
-  await client.query(statement)
-  return {
-    release: async () => {
-      await client.query('COMMIT')
-      await client.end()
-    },
-  }
-}
-
-/** The backend pid of schema:apply once its DDL waits for a lock. */
-async function waitForBlockedApply(url: string, timeoutMs = 20_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const rows = await query<{ pid: number }>(
-      url,
-      `SELECT pid FROM pg_stat_activity WHERE application_name = 'schema-migrate' AND wait_event_type = 'Lock'`,
-    )
-    if (rows[0]) return rows[0].pid
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error('schema:apply never waited for a lock')
-}
 
 describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQL', () => {
   let database: Awaited<ReturnType<typeof createDatabase>>

@@ -1,9 +1,9 @@
-import pg from 'pg'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { runCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
 import { findPgBouncer, type PgBouncer, type PoolMode, startPgBouncer } from './support/pgbouncer.js'
+import { query } from './support/sessions.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -18,16 +18,6 @@ import { enabledTargets } from './support/targets.js'
 
 const found = enabledTargets().includes('postgres') ? await findPgBouncer() : { missing: 'the postgres test target is off' }
 if ('missing' in found) console.warn(`test/pooler.test.ts skipped: ${found.missing}`)
-
-async function query<R extends pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<R>(text)).rows
-  } finally {
-    await client.end()
-  }
-}
 
 const POOLER_REFUSAL =
   /^MIGRATION FAILED: \[connect\] the database URL reaches PostgreSQL through a connection pooler \(PgBouncer or similar\): the connection's cancel key does not name the backend \(pid \d+\) that ran its statements/m

@@ -1,3 +1,4 @@
+import type { TableRef } from '../diff/diff.js'
 import type { MigrationStep } from '../migrations/migration.js'
 
 /**
@@ -15,10 +16,8 @@ import type { MigrationStep } from '../migrations/migration.js'
  * own lock timeout.
  */
 
-export interface TableName {
-  readonly schema: string
-  readonly name: string
-}
+/** A table as a step names it. */
+export type TableName = TableRef
 
 export type StepTarget =
   /** `CREATE TABLE IF NOT EXISTS "s"."t"`: nothing to lock; skipped if the table exists. */
