@@ -161,7 +161,13 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     const first = startCli(['apply'], { env: env({ SCHEMA_LOCK_RETRIES: '10' }) })
     await waitForBlockedApply(database.url)
     const second = startCli(['apply'], { env: env({ SCHEMA_LOCK_RETRIES: '10' }) })
-    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    // Release only once the second runner is connected and polling for the migration lock.
+    for (let deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+      const sessions = await query(database.url, `SELECT pid FROM pg_stat_activity WHERE application_name = 'schema-migrate'`)
+      if (sessions.length >= 2) break
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500))
     await holder.release()
     const results = await Promise.all([first.result, second.result])
 
