@@ -98,7 +98,13 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
       await client.end().catch(() => {})
     }
   }
-  return { db, spec, pooler, cancelBackend, close: () => db.destroy() }
+  const close = async () => {
+    await db.destroy()
+    // Kysely ends the pool only if it ever used it; a run refused before its first query did not,
+    // and the idle probe connection would then hold the process open.
+    if (!(pool as pg.Pool & { ended?: boolean }).ended) await pool.end()
+  }
+  return { db, spec, pooler, cancelBackend, close }
 }
 
 /**
