@@ -36,6 +36,25 @@ export interface Settings {
   readonly schemaPath: string
   /** Where generated migrations are written and read. */
   readonly migrationsDir: string
+  /** How `schema:backfill` paces its batches. */
+  readonly backfill: BackfillSettings
+}
+
+/** `schema:backfill`'s pace; its batches wait for rows at most `timeouts.lockTimeout`, retried `lockRetries` times. */
+export interface BackfillSettings {
+  /** The duration each batch aims for; the batch size adapts to it. */
+  readonly batchTargetMs: number
+  /** The fewest and most rows a batch walks. */
+  readonly batchMin: number
+  readonly batchMax: number
+  /** Rest between batches. */
+  readonly pauseMs: number
+  /** Rows updated per second at most; `null` for no limit. */
+  readonly maxRowsPerSecond: number | null
+  /** PostgreSQL duration bounding each statement of a batch. */
+  readonly statementTimeout: string
+  /** How long to wait for another runner's lock on the same backfill. */
+  readonly lockWaitMs: number
 }
 
 export interface SettingsInput {
@@ -49,6 +68,12 @@ export interface SettingsInput {
     readonly connectTimeout?: string | undefined
     readonly schema?: string | undefined
     readonly migrations?: string | undefined
+    readonly batchTarget?: string | undefined
+    readonly batchMin?: string | undefined
+    readonly batchMax?: string | undefined
+    readonly batchPause?: string | undefined
+    readonly maxRate?: string | undefined
+    readonly batchTimeout?: string | undefined
   }
   readonly cwd: string
 }
@@ -70,6 +95,12 @@ export const DEFAULTS = {
   schemaPath: 'schema/index.ts',
   migrationsDir: 'generated-migrations',
   pgliteDir: '.pglite',
+  backfillBatchTarget: '100ms',
+  backfillBatchMin: 100,
+  backfillBatchMax: 50_000,
+  backfillPause: '0',
+  backfillStatementTimeout: '10s',
+  backfillLockWait: '10s',
 } as const
 
 export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
@@ -102,7 +133,46 @@ export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
     ),
     schemaPath: path.resolve(cwd, flags.schema ?? (env.SCHEMA_MODULE || DEFAULTS.schemaPath)),
     migrationsDir: path.resolve(cwd, flags.migrations ?? (env.SCHEMA_MIGRATIONS_DIR || DEFAULTS.migrationsDir)),
+    backfill: resolveBackfillSettings(flags, env),
   }
+}
+
+function resolveBackfillSettings(flags: SettingsInput['flags'], env: SettingsInput['env']): BackfillSettings {
+  const batchMin = wholeNumber('backfill batch minimum', flags.batchMin ?? env.SCHEMA_BACKFILL_BATCH_MIN, DEFAULTS.backfillBatchMin, '--batch-min / SCHEMA_BACKFILL_BATCH_MIN')
+  const batchMax = wholeNumber('backfill batch maximum', flags.batchMax ?? env.SCHEMA_BACKFILL_BATCH_MAX, DEFAULTS.backfillBatchMax, '--batch-max / SCHEMA_BACKFILL_BATCH_MAX')
+  if (batchMin < 1 || batchMax < batchMin) {
+    throw new MigratorError('settings', `backfill batch sizes ${batchMin} to ${batchMax} are not a range of at least one row`, {
+      hint: 'set --batch-min / SCHEMA_BACKFILL_BATCH_MIN to 1 or more and --batch-max / SCHEMA_BACKFILL_BATCH_MAX to at least that',
+    })
+  }
+  const maxRate = wholeNumber('backfill rate limit', flags.maxRate ?? env.SCHEMA_BACKFILL_MAX_RATE, 0, '--max-rate / SCHEMA_BACKFILL_MAX_RATE')
+  const targetMs = durationMs(duration('backfill batch target', flags.batchTarget ?? env.SCHEMA_BACKFILL_BATCH_TARGET ?? DEFAULTS.backfillBatchTarget, '--batch-target / SCHEMA_BACKFILL_BATCH_TARGET'))
+  if (targetMs === 0) {
+    throw new MigratorError('settings', 'backfill batch target is 0', { hint: 'set --batch-target / SCHEMA_BACKFILL_BATCH_TARGET to e.g. 100ms' })
+  }
+  return {
+    batchTargetMs: targetMs,
+    batchMin,
+    batchMax,
+    pauseMs: durationMs(duration('backfill pause', flags.batchPause ?? env.SCHEMA_BACKFILL_PAUSE ?? DEFAULTS.backfillPause, '--batch-pause / SCHEMA_BACKFILL_PAUSE')),
+    maxRowsPerSecond: maxRate === 0 ? null : maxRate,
+    statementTimeout: duration(
+      'backfill statement timeout',
+      flags.batchTimeout ?? env.SCHEMA_BACKFILL_STATEMENT_TIMEOUT ?? DEFAULTS.backfillStatementTimeout,
+      '--batch-timeout / SCHEMA_BACKFILL_STATEMENT_TIMEOUT',
+    ),
+    lockWaitMs: durationMs(duration('backfill lock wait', flags.lockWait ?? env.SCHEMA_BACKFILL_LOCK_WAIT ?? DEFAULTS.backfillLockWait, '--lock-wait / SCHEMA_BACKFILL_LOCK_WAIT')),
+  }
+}
+
+/** A count setting: digits only (`1e3` and `-1` are refused), at most 10,000,000. */
+function wholeNumber(what: string, text: string | undefined, fallback: number, where: string): number {
+  if (text === undefined) return fallback
+  const value = Number(text.trim())
+  if (!/^\d+$/.test(text.trim()) || value > 10_000_000) {
+    throw new MigratorError('settings', `${what} "${text}" is not a whole number from 0 to 10000000`, { hint: `set ${where} to e.g. ${fallback || 1000}` })
+  }
+  return value
 }
 
 interface UrlSource {
