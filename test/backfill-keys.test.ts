@@ -1,4 +1,5 @@
-import { sql } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { backfillModels } from '../src/backfill/definition.js'
 import { BatchPace } from '../src/backfill/pace.js'
@@ -6,7 +7,7 @@ import { type BackfillEvent, runBackfills } from '../src/backfill/run.js'
 import { backfill, c, defineSchema, table } from '../src/dsl/index.js'
 import { resolveSettings } from '../src/settings.js'
 import { withTestDatabase } from './support/database.js'
-import { enabledTargets } from './support/targets.js'
+import { enabledServers, enabledTargets } from './support/targets.js'
 
 /**
  * The backfill runner in-process, on every target (PGlite, PostgreSQL 18 and
@@ -35,26 +36,34 @@ const SETTINGS = {
   lockWaitMs: 1_000,
 }
 
+async function visitsTable(exec: (text: string) => Promise<void>): Promise<void> {
+  await exec(`
+    CREATE TABLE visits (region text, id bigint, seconds integer, minutes integer, PRIMARY KEY (region, id));
+    INSERT INTO visits SELECT r, g, CASE WHEN g % 5 = 0 THEN NULL ELSE g * 7 END, NULL
+      FROM unnest(ARRAY['north', 'east', 'west']) r, generate_series(1, 1000) g;`)
+}
+
+function runner(db: Kysely<unknown>, events: BackfillEvent[], timeouts = { lockTimeout: '1s', statementTimeout: '0' }) {
+  return (rerun: string[] = []) =>
+    runBackfills({
+      db,
+      backfills: [minutes!],
+      settings: SETTINGS,
+      timeouts,
+      lockRetries: 1,
+      rerun: new Set(rerun),
+      signal: new AbortController().signal,
+      cancelBackend: async () => {},
+      onEvent: (event) => events.push(event),
+    })
+}
+
 describe.each(enabledTargets())('backfill by a composite key on %s', (target) => {
   it('walks (region, id) in batches, fills every row once, resumes, and a re-run is a no-op', async () => {
     await withTestDatabase(target, async ({ db, exec }) => {
-      await exec(`
-        CREATE TABLE visits (region text, id bigint, seconds integer, minutes integer, PRIMARY KEY (region, id));
-        INSERT INTO visits SELECT r, g, CASE WHEN g % 5 = 0 THEN NULL ELSE g * 7 END, NULL
-          FROM unnest(ARRAY['north', 'east', 'west']) r, generate_series(1, 1000) g;`)
+      await visitsTable(exec)
       const events: BackfillEvent[] = []
-      const run = (rerun: string[] = []) =>
-        runBackfills({
-          db,
-          backfills: [minutes!],
-          settings: SETTINGS,
-          timeouts: { lockTimeout: '1s', statementTimeout: '0' },
-          lockRetries: 1,
-          rerun: new Set(rerun),
-          signal: new AbortController().signal,
-          cancelBackend: async () => {},
-          onEvent: (event) => events.push(event),
-        })
+      const run = runner(db, events)
 
       const [summary] = await run()
       expect(summary).toMatchObject({ outcome: 'finished', rows: 2_400, rowsDoneTotal: 2_400 })
@@ -78,6 +87,26 @@ describe.each(enabledTargets())('backfill by a composite key on %s', (target) =>
       const [resumed] = await run()
       expect(events.find((e) => e.type === 'started')).toMatchObject({ resumedAfter: ['north', '500'], rowsDoneBefore: 2_400 })
       expect(resumed).toMatchObject({ outcome: 'finished', rows: 800 })
+    })
+  })
+})
+
+describe.each(enabledServers())('a row of a composite key held by another session on %s', (target) => {
+  it('is waited for alone, after the rows before it are filled, and then filled', async () => {
+    await withTestDatabase(target, async ({ db, exec, url }) => {
+      await visitsTable(exec)
+      const holder = new pg.Client({ connectionString: url ?? '' })
+      await holder.connect()
+      await holder.query(`BEGIN; SELECT * FROM visits WHERE (region, id) = ('north', 601) FOR UPDATE`)
+      const release = new Promise((resolve) => setTimeout(resolve, 1_500)).then(() => holder.query('COMMIT')).finally(() => holder.end())
+      const events: BackfillEvent[] = []
+      const [summary] = await runner(db, events, { lockTimeout: '1s', statementTimeout: '0' })()
+      await release
+      expect(summary).toMatchObject({ outcome: 'finished', rows: 2_400 })
+      const stopped = events.find((e) => e.type === 'batch' && e.held !== null)
+      expect(stopped).toMatchObject({ held: ['north', '601'], reached: ['north', '600'] })
+      const { rows } = await sql<{ left: number }>`SELECT count(*)::int AS left FROM visits WHERE minutes IS NULL AND seconds IS NOT NULL`.execute(db)
+      expect(rows).toEqual([{ left: 0 }])
     })
   })
 })

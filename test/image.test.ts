@@ -5,7 +5,7 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO } from './support/cli.js'
-import { dockerfileCmd, dockerfileEnv, dockerfileRuns } from './support/compose.js'
+import { dockerfileCmd, dockerfileEnv, dockerfileRuns, loadComposeFile } from './support/compose.js'
 import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
 import { enabledTargets } from './support/targets.js'
@@ -82,6 +82,27 @@ describe('the migrate image', () => {
       expect((await check.query(SEED_VERIFICATION_QUERY)).rows).toHaveLength(3)
       await check.end()
     } finally {
+      await database.drop()
+    }
+  })
+
+  it.runIf(enabledTargets().includes('postgres'))('the compose backfill service runs in it: after the CMD, its command fills duration_sec', async () => {
+    const database = await createDatabase()
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    try {
+      await client.query(pre109(100))
+      expect((await runImage({ DATABASE_URL: database.url })).code).toBe(0)
+      await client.query(`UPDATE call_log SET started_at = timestamptz '2024-01-01', ended_at = timestamptz '2024-01-01' + interval '90.5 seconds'`)
+
+      const [command, ...args] = (await loadComposeFile('docker-compose.yml', {})).services?.backfill?.command as string[]
+      const imageEnv = await dockerfileEnv()
+      const result = await run(command as string, args, { cwd: app, env: { PATH: process.env.PATH ?? '', ...imageEnv, DATABASE_URL: database.url } })
+      expect(result.stderr).toBe('')
+      expect(result.stdout).toContain('Backfills: 1 finished and checked (call_log_duration_sec: 100 rows filled)')
+      expect((await client.query('SELECT DISTINCT duration_sec FROM call_log')).rows).toEqual([{ duration_sec: 90 }])
+    } finally {
+      await client.end()
       await database.drop()
     }
   })

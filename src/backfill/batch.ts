@@ -59,10 +59,13 @@ export async function runBatch(db: Kysely<unknown>, target: BackfillTarget, batc
   await sql`BEGIN`.execute(db)
   try {
     await setLocal(db, batch.timeouts.lockTimeout, batch.timeouts.statementTimeout)
+    // The table lock an UPDATE takes, taken first, holding nothing: a DDL in the way (schema:apply's) is waited
+    // for up to lock_timeout here, and is not mistaken below for an application holding rows.
+    await sql`LOCK TABLE ${tableSql(target)} IN ROW EXCLUSIVE MODE`.execute(db)
     if (batch.waitFor) await sql`SELECT FROM ${tableSql(target)} WHERE ${keyRow(target)} = ${keyValues(batch.waitFor)} AND ${declaredSql(target.backfill.where)} FOR NO KEY UPDATE`.execute(db)
     const started = performance.now()
-    await setLocal(db, batch.timeouts.rowWait, batch.timeouts.statementTimeout)
     const range = await rangeEnd(db, target, batch)
+    await setLocal(db, batch.timeouts.rowWait, batch.timeouts.statementTimeout)
     if (!range) {
       await sql`COMMIT`.execute(db)
       return { keys: 0, rows: 0, reached: batch.after, blocked: null, ms: performance.now() - started }
