@@ -37,10 +37,15 @@ export interface BatchRequest {
 export interface BatchTimeouts {
   /** How long the batch waits for the one held row it starts with, or for its table lock. */
   readonly lockTimeout: string
+  /** Bounds those two waits: longer than lock_timeout, so that a wait ends as a lock timeout. */
+  readonly waitStatementTimeout: string
   /** How long its UPDATE waits for a row before it falls back to skipping held rows. */
   readonly rowWait: string
   readonly statementTimeout: string
 }
+
+/** What a batch was doing when it failed: a wait for a held row is told apart from the rest. */
+export type BatchStep = 'taking the table lock' | 'waiting for the held row' | 'filling'
 
 export interface BatchOutcome {
   /** Keys walked; 0 when no key is left in the range. */
@@ -55,17 +60,28 @@ export interface BatchOutcome {
   readonly ms: number
 }
 
-export async function runBatch(db: Kysely<unknown>, target: BackfillTarget, batch: BatchRequest): Promise<BatchOutcome> {
+/** @param position set to the step under way, for the caller's messages when the batch fails. */
+export async function runBatch(
+  db: Kysely<unknown>,
+  target: BackfillTarget,
+  batch: BatchRequest,
+  position: { step: BatchStep },
+): Promise<BatchOutcome> {
+  position.step = 'taking the table lock'
   await sql`BEGIN`.execute(db)
   try {
-    await setLocal(db, batch.timeouts.lockTimeout, batch.timeouts.statementTimeout)
+    await setLocal(db, batch.timeouts.lockTimeout, batch.timeouts.waitStatementTimeout)
     // The table lock an UPDATE takes, taken first, holding nothing: a DDL in the way (schema:apply's) is waited
     // for up to lock_timeout here, and is not mistaken below for an application holding rows.
     await sql`LOCK TABLE ${tableSql(target)} IN ROW EXCLUSIVE MODE`.execute(db)
-    if (batch.waitFor) await sql`SELECT FROM ${tableSql(target)} WHERE ${keyRow(target)} = ${keyValues(batch.waitFor)} AND ${declaredSql(target.backfill.where)} FOR NO KEY UPDATE`.execute(db)
+    if (batch.waitFor) {
+      position.step = 'waiting for the held row'
+      await sql`SELECT FROM ${tableSql(target)} WHERE ${keyRow(target)} = ${keyValues(batch.waitFor)} AND ${declaredSql(target.backfill.where)} FOR NO KEY UPDATE`.execute(db)
+    }
+    position.step = 'filling'
     const started = performance.now()
-    const range = await rangeEnd(db, target, batch)
     await setLocal(db, batch.timeouts.rowWait, batch.timeouts.statementTimeout)
+    const range = await rangeEnd(db, target, batch)
     if (!range) {
       await sql`COMMIT`.execute(db)
       return { keys: 0, rows: 0, reached: batch.after, blocked: null, ms: performance.now() - started }

@@ -6,7 +6,7 @@ import { type BackfillSettings, durationMs } from '../settings.js'
 import type { Timeouts } from '../plan/plan.js'
 import { hintForDatabaseError, isConnectionLost, sqlStateOf } from '../target/database-errors.js'
 import type { PoolerEvidence } from '../target/open.js'
-import { type BatchTimeouts, runBatch } from './batch.js'
+import { type BatchStep, type BatchTimeouts, runBatch } from './batch.js'
 import { checkBackfill } from './check.js'
 import type { BackfillModel } from './definition.js'
 import { BackfillError, BackfillInterruptedError } from './errors.js'
@@ -288,10 +288,12 @@ class Walker {
   ) {
     const { settings, timeouts } = request
     this.#pace = new BatchPace(settings)
+    const lockMs = durationMs(timeouts.lockTimeout)
     this.#timeouts = {
       lockTimeout: timeouts.lockTimeout,
+      waitStatementTimeout: lockMs === 0 ? settings.statementTimeout : `${lockMs + Math.max(1_000, durationMs(settings.statementTimeout))}ms`,
       // A batch waits for a row no longer than about its own duration before it switches to skipping held rows.
-      rowWait: `${Math.min(settings.batchTargetMs, lockTimeoutMs(timeouts.lockTimeout))}ms`,
+      rowWait: `${lockMs === 0 ? settings.batchTargetMs : Math.min(settings.batchTargetMs, lockMs)}ms`,
       statementTimeout: settings.statementTimeout,
     }
   }
@@ -309,16 +311,16 @@ class Walker {
     for (;;) {
       if (request.signal.aborted) throw this.#interrupted(phase, position)
       let outcome
+      const step: { step: BatchStep } = { step: 'taking the table lock' }
       try {
-        outcome = await runBatch(this.db, this.target, {
-          after: position,
-          upTo,
-          size: this.#pace.size,
-          waitFor,
-          advance: phase !== 'catch-up',
-          timeouts: this.#timeouts,
-        })
+        outcome = await runBatch(
+          this.db,
+          this.target,
+          { after: position, upTo, size: this.#pace.size, waitFor, advance: phase !== 'catch-up', timeouts: this.#timeouts },
+          step,
+        )
       } catch (error) {
+        const heldRow = step.step === 'waiting for the held row' ? waitFor : null
         if (request.signal.aborted) throw this.#interrupted(phase, position)
         const state = sqlStateOf(error)
         if (state === '57014' && this.#pace.shrink()) {
@@ -331,10 +333,10 @@ class Walker {
           request.onEvent({
             type: 'retrying',
             backfill: backfill.name,
-            key: waitFor,
-            holder: waitFor ? await this.#rowHolder(waitFor) : null,
+            key: heldRow,
+            holder: heldRow ? await this.#rowHolder(heldRow) : null,
             sqlState: state,
-            cause: messageOf(error),
+            cause: heldRow ? messageOf(error) : `${step.step}: ${messageOf(error)}`,
             retry: failures,
             retries: request.lockRetries,
             delayMs,
@@ -344,7 +346,7 @@ class Walker {
           })
           continue
         }
-        throw await this.#failed(error, position, waitFor, failures)
+        throw await this.#failed(error, { position, step: step.step, heldRow, failures })
       }
       if (outcome.keys === 0) return position
       failures = 0
@@ -418,17 +420,20 @@ class Walker {
     return new BackfillInterruptedError(this.target.backfill, `during its ${phase === 'walk' ? 'walk' : phase.replace('-', ' ')} ${where}`)
   }
 
-  async #failed(error: unknown, position: Key | null, waitFor: Key | null, failures: number): Promise<BackfillError> {
+  async #failed(
+    error: unknown,
+    { position, step, heldRow, failures }: { position: Key | null; step: BatchStep; heldRow: Key | null; failures: number },
+  ): Promise<BackfillError> {
     const { backfill } = this.target
     const { timeouts, lockRetries } = this.request
     const state = sqlStateOf(error)
     const after = position ? `after ${describeKey(this.target, position)}` : 'at the start of the table'
     const table = displayTableName(backfill.table)
-    if (state && RETRYABLE.has(state) && waitFor) {
-      const holder = await this.#rowHolder(waitFor)
+    if (state && RETRYABLE.has(state) && heldRow) {
+      const holder = await this.#rowHolder(heldRow)
       return new BackfillError(
         backfill,
-        `row ${describeKey(this.target, waitFor)} of ${table} stayed held by another session${holder ? ` (${holder})` : ''} through ${failures + 1} waits of lock_timeout ${timeouts.lockTimeout}; the batch was rolled back and no row was skipped`,
+        `row ${describeKey(this.target, heldRow)} of ${table} stayed held by another session${holder ? ` (${holder})` : ''} through ${failures + 1} waits of lock_timeout ${timeouts.lockTimeout}; the batch was rolled back and no row was skipped`,
         {
           sqlState: state,
           cause: error,
@@ -447,14 +452,8 @@ class Walker {
             : isConnectionLost(error)
               ? 'the connection was lost: run schema:backfill again; it resumes after the last committed batch'
               : (hintForDatabaseError(error) ?? 'run schema:backfill again: it resumes after the last committed batch')
-    return new BackfillError(backfill, `a batch ${after} failed: ${messageOf(error)}${state ? ` (SQLSTATE ${state})` : ''}`, { sqlState: state, cause: error, hint })
+    return new BackfillError(backfill, `a batch ${after} failed while ${step}: ${messageOf(error)}${state ? ` (SQLSTATE ${state})` : ''}`, { sqlState: state, cause: error, hint })
   }
-}
-
-/** `0` (no limit) counts as no bound. */
-function lockTimeoutMs(text: string): number {
-  const ms = durationMs(text)
-  return ms === 0 ? Number.POSITIVE_INFINITY : ms
 }
 
 function messageOf(error: unknown): string {
