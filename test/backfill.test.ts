@@ -14,7 +14,7 @@ import {
   runInProcess,
   schemaWith,
 } from './support/backfill.js'
-import { PROJECT_SCHEMA, startCli } from './support/cli.js'
+import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, startCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { pre109 } from './support/fixtures.js'
 import { writeHandMigrations } from './support/hand-migrations.js'
@@ -416,6 +416,17 @@ describe('schema:backfill refuses bad input before connecting', () => {
     const rate = await runInProcess(['backfill', '--max-rate=-5', ...unreachable])
     expect(rate.code).toBe(1)
     expect(rate.stderr).toContain('backfill rate limit "-5" is not a whole number')
+  })
+
+  it('schema:check plans each backfill on its replayed database: SQL PostgreSQL rejects is drift, exit 2', async () => {
+    const dir = await mkdtemp(path.join(scratch(), 'check-'))
+    const typo = await schemaWith(dir, 'typo.ts', `backfill('typo', callLog, { set: { duration_sec: 'extract(epoch FROM ended - started_at)' }, where: 'duration_sec IS NULL' })`)
+    const result = await runInProcess(['check', '--schema', typo, '--migrations', PROJECT_MIGRATIONS])
+    expect(result.code).toBe(2)
+    expect(result.stdout).toContain('backfill typo: PostgreSQL rejects its SQL: column "ended" does not exist (SQLSTATE 42703)')
+    expect(result.stdout).toContain('fix the backfill declarations in schema/')
+    const project = await runInProcess(['check', '--migrations', PROJECT_MIGRATIONS])
+    expect(project.code).toBe(0)
   })
 
   it('the project schema declares the call_log backfill', async () => {

@@ -9,6 +9,8 @@ export class BackfillError extends MigratorError {
   override readonly name: string = 'BackfillError'
   readonly backfill: string
   readonly sqlState: string | null
+  /** The message without the backfill's name in front. */
+  readonly detail: string
 
   constructor(
     backfill: { readonly name: string },
@@ -20,6 +22,7 @@ export class BackfillError extends MigratorError {
       ...(options.cause === undefined ? {} : { cause: options.cause }),
     })
     this.backfill = backfill.name
+    this.detail = message
     this.sqlState = options.sqlState ?? null
   }
 }

@@ -65,3 +65,18 @@ export async function inspectBackfill(db: Kysely<unknown>, backfill: BackfillMod
   }
   return target
 }
+
+/**
+ * What the inspection finds wrong with `backfill` on `db`, or `null`:
+ * `schema:check` asks this of the database it replayed the migrations on, so
+ * that SQL PostgreSQL rejects fails in CI rather than after a deploy.
+ */
+export async function inspectionProblem(db: Kysely<unknown>, backfill: BackfillModel): Promise<string | null> {
+  try {
+    await inspectBackfill(db, backfill)
+    return null
+  } catch (error) {
+    if (error instanceof BackfillError) return error.detail
+    throw error
+  }
+}
