@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import pg from 'pg'
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { PROJECT_MIGRATIONS, REPO, runCli, startCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
@@ -22,24 +22,36 @@ const SUCCESS_WORDING = /success|completed|✓|all good/i
 const PRE_109_SCHEMA = path.join(REPO, 'test/fixtures/history/pre-109.ts')
 const scratch = useScratchDir('guards')
 
-describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on PostgreSQL', () => {
-  let database: Awaited<ReturnType<typeof createDatabase>>
-  const env = (extra: Record<string, string> = {}) => ({
-    NODE_ENV: 'production',
-    DATABASE_URL: database.url,
-    SCHEMA_LOCK_TIMEOUT: '1s',
-    SCHEMA_LOCK_RETRIES: '1',
-    ...extra,
-  })
+interface GuardContext {
+  readonly database: Awaited<ReturnType<typeof createDatabase>>
+  readonly env: (extra?: Record<string, string>) => Record<string, string>
+}
 
-  beforeEach(async () => {
-    database = await createDatabase()
+/**
+ * A test on a database of its own holding the pre-109 call_log. They run
+ * concurrently (most of their time is spent waiting on locks and timers),
+ * except those that measure latency, which run alone.
+ */
+function guard(name: string, body: (context: GuardContext) => Promise<void>, { alone = false } = {}) {
+  ;(alone ? it : it.concurrent)(name, async () => {
+    const database = await createDatabase()
     await query(database.url, pre109(100))
+    const env = (extra: Record<string, string> = {}) => ({
+      NODE_ENV: 'production',
+      DATABASE_URL: database.url,
+      SCHEMA_LOCK_TIMEOUT: '1s',
+      SCHEMA_LOCK_RETRIES: '1',
+      ...extra,
+    })
+    try {
+      await body({ database, env })
+    } finally {
+      await database.drop()
+    }
   })
-  afterEach(async () => {
-    await database.drop()
-  })
+}
 
+describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on PostgreSQL', () => {
   /** Hand migrations in a new folder: `0001_first` (creates the history table when applied), then `more`. */
   async function migrations(more: { name: string; steps: { sql: string; lock?: 'none' | 'ACCESS EXCLUSIVE' }[] }[] = []) {
     const dir = await mkdtemp(path.join(scratch(), 'hand-'))
@@ -48,14 +60,15 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
   }
 
   describe('its own statements', () => {
-    it('a session holding the history table: exit 1 within lock_timeout and retries, naming the table, not hanging', async () => {
+    guard('a session holding the history table: exit 1 within lock_timeout and retries, naming the table, not hanging', async ({ database, env }) => {
       const dir = await migrations()
       expect((await runCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env() })).code).toBe(0)
       const holder = await holdLock(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
       try {
         const result = await runCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env() })
         expect(result.code).toBe(1)
-        expect(result.ms).toBeLessThan(1_000 + 8_000)
+        // Two attempts of lock_timeout 1 s and a backoff, plus process start-up on a busy machine: not a hang.
+        expect(result.ms).toBeLessThan(30_000)
         expect(result.stderr).toMatch(/^MIGRATION FAILED: \[apply\] reading the history table schema_migrate\.applied_migrations failed: canceling statement due to lock timeout \(SQLSTATE 55P03\)$/m)
         expect(result.stderr).toMatch(/^fix: another session holds a lock that reading the history table/m)
         expect(result.stdout + result.stderr).not.toMatch(SUCCESS_WORDING)
@@ -64,7 +77,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
       }
     })
 
-    it('SIGTERM while its own statement waits: exit 143, an interruption, not a statement timeout', async () => {
+    guard('SIGTERM while its own statement waits: exit 143, an interruption, not a statement timeout', async ({ database, env }) => {
       const dir = await migrations()
       expect((await runCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env() })).code).toBe(0)
       const holder = await holdLock(database.url, 'LOCK TABLE schema_migrate.applied_migrations IN ACCESS EXCLUSIVE MODE')
@@ -81,10 +94,11 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
       }
     })
 
-    it.each([
+    for (const [where, urlFor, setting] of [
       ['the database', (url: string) => url, (name: string) => `ALTER DATABASE ${name} SET statement_timeout = '200ms'`],
       ['the URL', (url: string) => `${url}?options=-c%20statement_timeout%3D200`, () => 'SELECT 1'],
-    ] as const)('a statement_timeout set on %s cancels neither its own statements nor a DDL step', async (_where, urlFor, setting) => {
+    ] as const) {
+      guard(`a statement_timeout set on ${where} cancels neither its own statements nor a DDL step`, async ({ database, env }) => {
       await query(database.url, setting(database.name))
       const first = await migrations()
       expect((await runCli(['apply', '--migrations', first, '--schema', PRE_109_SCHEMA], { env: env({ DATABASE_URL: urlFor(database.url) }) })).code).toBe(0)
@@ -103,49 +117,54 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
       expect(result.code).toBe(0)
       expect(result.stdout).toContain('0002_slow: committed')
     })
+    }
   })
 
-  it('a migration over three tables never holds one while waiting for another: readers of the first wait far less than lock_timeout', async () => {
-    await query(database.url, ['a', 'b', 'c'].map((t) => `CREATE TABLE ${t} (id int PRIMARY KEY); INSERT INTO ${t} VALUES (1);`).join(''))
-    const dir = await migrations([
-      {
-        name: '0002_three_tables',
-        steps: ['a', 'b', 'c'].map((t) => ({ sql: `ALTER TABLE "public"."${t}" ADD COLUMN IF NOT EXISTS "x" integer`, lock: 'ACCESS EXCLUSIVE' as const })),
-      },
-    ])
-    const holdB = await holdLock(database.url, 'SELECT * FROM b')
-    const holdC = await holdLock(database.url, 'SELECT * FROM c')
-    const run = startCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env({ SCHEMA_LOCK_RETRIES: '8' }) })
+  guard(
+    'a migration over three tables never holds one while waiting for another: readers of the first wait far less than lock_timeout',
+    async ({ database, env }) => {
+      await query(database.url, ['a', 'b', 'c'].map((t) => `CREATE TABLE ${t} (id int PRIMARY KEY); INSERT INTO ${t} VALUES (1);`).join(''))
+      const dir = await migrations([
+        {
+          name: '0002_three_tables',
+          steps: ['a', 'b', 'c'].map((t) => ({ sql: `ALTER TABLE "public"."${t}" ADD COLUMN IF NOT EXISTS "x" integer`, lock: 'ACCESS EXCLUSIVE' as const })),
+        },
+      ])
+      const holdB = await holdLock(database.url, 'SELECT * FROM b')
+      const holdC = await holdLock(database.url, 'SELECT * FROM c')
+      const run = startCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env({ SCHEMA_LOCK_RETRIES: '8' }) })
 
-    // An application reading a, over and over, for the whole run.
-    const reader = new pg.Client({ connectionString: database.url })
-    await reader.connect()
-    let longestReadMs = 0
-    let reading = true
-    const reads = (async () => {
-      while (reading) {
-        const started = performance.now()
-        await reader.query('SELECT count(*) FROM a')
-        longestReadMs = Math.max(longestReadMs, performance.now() - started)
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
-    })()
-    setTimeout(() => void holdB.release(), 2_000)
-    setTimeout(() => void holdC.release(), 3_000)
-    const result = await run.result
-    reading = false
-    await reads
-    await reader.end()
+      // An application reading a, over and over, for the whole run.
+      const reader = new pg.Client({ connectionString: database.url })
+      await reader.connect()
+      let longestReadMs = 0
+      let reading = true
+      const reads = (async () => {
+        while (reading) {
+          const started = performance.now()
+          await reader.query('SELECT count(*) FROM a')
+          longestReadMs = Math.max(longestReadMs, performance.now() - started)
+          await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+      })()
+      setTimeout(() => void holdB.release(), 2_000)
+      setTimeout(() => void holdC.release(), 3_000)
+      const result = await run.result
+      reading = false
+      await reads
+      await reader.end()
 
-    // Holding a while waiting for b, then c, would keep readers of a waiting a lock_timeout (1 s) or more.
-    expect(longestReadMs).toBeLessThan(300)
-    expect(result.stderr).toBe('')
-    expect(result.code).toBe(0)
-    expect(result.stdout).toMatch(/locked public\.\w, public\.\w, public\.\w/)
-    expect(await query(database.url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE column_name = 'x'`)).toEqual([{ n: 3 }])
-  })
+      // Holding a while waiting for b, then c, would keep readers of a waiting a lock_timeout (1 s) or more.
+      expect(longestReadMs).toBeLessThan(300)
+      expect(result.stderr).toBe('')
+      expect(result.code).toBe(0)
+      expect(result.stdout).toMatch(/locked public\.\w, public\.\w, public\.\w/)
+      expect(await query(database.url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE column_name = 'x'`)).toEqual([{ n: 3 }])
+    },
+    { alone: true },
+  )
 
-  it('a table owner without CREATE on schema public (PostgreSQL 15+ default): the no-op CREATE TABLE is left out, the rest applies', async () => {
+  guard('a table owner without CREATE on schema public (PostgreSQL 15+ default): the no-op CREATE TABLE is left out, the rest applies', async ({ database, env }) => {
     const role = `owner_${database.name}`
     try {
       await query(
@@ -167,7 +186,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
     }
   })
 
-  it('a NOT NULL column without a default, allowed on an empty copy, fails on the table with rows with a fix', async () => {
+  guard('a NOT NULL column without a default, allowed on an empty copy, fails on the table with rows with a fix', async ({ database, env }) => {
     const dir = await migrations([
       { name: '0002_required', steps: [{ sql: 'ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "required" text NOT NULL', lock: 'ACCESS EXCLUSIVE' }] },
     ])
@@ -177,7 +196,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
     expect(result.stderr).toMatch(/^fix: a NOT NULL column without a default cannot be added to a table that has rows/m)
   })
 
-  it('the socket form of a URL node-postgres accepts (postgres://user:password@/db?host=/socket/dir) connects', async () => {
+  guard('the socket form of a URL node-postgres accepts (postgres://user:password@/db?host=/socket/dir) connects', async ({ database, env }) => {
     const socketDir = inject('serverSockets').postgres as string
     const { port } = new URL(database.url)
     const url = `postgres://postgres:test-password@/${database.name}?host=${socketDir}&port=${port}`
@@ -187,15 +206,15 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
     expect(result.stdout).toContain(`target postgres://postgres:***@[socket ${socketDir}]:${port}/${database.name}`)
   })
 
-  it('SIGTERM while waiting for the migration lock: exit 143 with a fix line, nothing applied', async () => {
+  guard('SIGTERM while waiting for the migration lock: exit 143 with a fix line, nothing applied', async ({ database, env }) => {
     const other = new pg.Client({ connectionString: database.url })
     await other.connect()
     await other.query('SELECT pg_advisory_lock(72616001)')
     try {
       const run = startCli(['apply'], { env: env() })
-      const deadline = Date.now() + 20_000
+      const deadline = Date.now() + 60_000
       while (Date.now() < deadline) {
-        const waiting = await query(database.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'schema-migrate'`)
+        const waiting = await query(database.url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schema-migrate'`)
         if (waiting.length > 0) break
         await new Promise((resolve) => setTimeout(resolve, 25))
       }

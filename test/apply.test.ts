@@ -163,7 +163,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     const second = startCli(['apply'], { env: env({ SCHEMA_LOCK_RETRIES: '10' }) })
     // Release only once the second runner is connected and polling for the migration lock.
     for (let deadline = Date.now() + 20_000; Date.now() < deadline; ) {
-      const sessions = await query(database.url, `SELECT pid FROM pg_stat_activity WHERE application_name = 'schema-migrate'`)
+      const sessions = await query(database.url, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schema-migrate'`)
       if (sessions.length >= 2) break
       await new Promise((resolve) => setTimeout(resolve, 25))
     }
@@ -223,7 +223,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     await waitForBlockedApply(database.url)
     run.child.kill(signal)
     const result = await run.result
-    const lingering = await query(database.url, `SELECT pid FROM pg_stat_activity WHERE application_name = 'schema-migrate'`)
+    const lingering = await query(database.url, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schema-migrate'`)
     await holder.release()
 
     expect(result.code).toBe(exitCode)
