@@ -9,6 +9,7 @@ import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
 import { writeHandMigrations } from './support/hand-migrations.js'
 import { useScratchDir } from './support/scratch.js'
 import { holdLock, query, waitForBlockedApply } from './support/sessions.js'
+import { startTcpProxy } from './support/tcp-proxy.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -163,6 +164,84 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
     },
     { alone: true },
   )
+
+  guard('settings on the database cannot change what a step means or end the session between retries', async ({ database, env }) => {
+    await query(
+      database.url,
+      `ALTER DATABASE ${database.name} SET standard_conforming_strings = off;
+       ALTER DATABASE ${database.name} SET "DateStyle" = 'SQL, DMY';
+       ALTER DATABASE ${database.name} SET idle_session_timeout = '300ms'`,
+    )
+    const check = `DO $$ BEGIN
+      IF current_setting('standard_conforming_strings') <> 'on' OR current_setting('DateStyle') <> 'ISO, MDY'
+         OR current_setting('idle_session_timeout') <> '0' THEN
+        RAISE EXCEPTION 'session settings not in effect: %, %, %', current_setting('standard_conforming_strings'),
+          current_setting('DateStyle'), current_setting('idle_session_timeout');
+      END IF; END $$`
+    const dir = await migrations([
+      { name: '0002_settings', steps: [{ sql: check }, { sql: 'ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "note" text', lock: 'ACCESS EXCLUSIVE' }] },
+    ])
+    // A lock held past the first attempt: the session idles through the backoff, longer than 300 ms.
+    const holder = await holdLock(database.url)
+    const run = startCli(['apply', '--migrations', dir, '--schema', PRE_109_SCHEMA], { env: env({ SCHEMA_LOCK_TIMEOUT: '300ms', SCHEMA_LOCK_RETRIES: '5' }) })
+    await waitForBlockedApply(database.url)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    await holder.release()
+    const result = await run.result
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/retry 1 of 5/)
+  })
+
+  guard('SIGTERM with no connection slot left for a cancel: the cancel key needs none, exit 143 at once', async ({ database, env }) => {
+    const role = `limited_${database.name}`
+    try {
+      await query(database.url, `CREATE ROLE ${role} LOGIN PASSWORD 'limited-secret-1' CONNECTION LIMIT 1; ALTER TABLE call_log OWNER TO ${role};
+        GRANT CREATE ON DATABASE ${database.name} TO ${role};`)
+      const url = new URL(database.url)
+      url.username = role
+      url.password = 'limited-secret-1'
+      const holder = await holdLock(database.url)
+      try {
+        const run = startCli(['apply'], { env: env({ DATABASE_URL: url.href, SCHEMA_LOCK_TIMEOUT: '30s', SCHEMA_LOCK_RETRIES: '0' }) })
+        await waitForBlockedApply(database.url)
+        const killedAt = performance.now()
+        run.child.kill('SIGTERM')
+        const result = await run.result
+        expect(result.code).toBe(143)
+        expect(performance.now() - killedAt).toBeLessThan(2_500)
+        expect(result.stderr).toMatch(/^MIGRATION FAILED: \[apply\] interrupted during 0002_call_log_add_started_at_ended_at_duration_sec locking table public\.call_log/m)
+        expect(result.stdout + result.stderr).not.toContain('limited-secret-1')
+      } finally {
+        await holder.release()
+      }
+      expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
+    } finally {
+      await database.drop()
+      await query(database.url.replace(/\/[^/]+$/, '/postgres'), `DROP ROLE IF EXISTS ${role}`)
+    }
+  })
+
+  guard('SIGTERM when the network has gone silent: the connection is dropped within seconds, exit 143', async ({ database, env }) => {
+    const proxy = await startTcpProxy(new URL(database.url))
+    const holder = await holdLock(database.url)
+    try {
+      const run = startCli(['apply'], { env: env({ DATABASE_URL: proxy.url, SCHEMA_LOCK_TIMEOUT: '60s', SCHEMA_LOCK_RETRIES: '0' }) })
+      await waitForBlockedApply(database.url)
+      proxy.freeze()
+      const killedAt = performance.now()
+      run.child.kill('SIGTERM')
+      const result = await run.result
+      expect(result.code).toBe(143)
+      // The cancel reaches the server, but its answer never comes back: the connection is dropped after 3 s.
+      expect(performance.now() - killedAt).toBeLessThan(3_000 + 3_000)
+      expect(result.stderr).toMatch(/^MIGRATION FAILED: \[apply\] interrupted during 0002_call_log_add_started_at_ended_at_duration_sec/m)
+    } finally {
+      await holder.release()
+      proxy.close()
+    }
+    expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
+  })
 
   guard('a table owner without CREATE on schema public (PostgreSQL 15+ default): the no-op CREATE TABLE is left out, the rest applies', async ({ database, env }) => {
     const role = `owner_${database.name}`

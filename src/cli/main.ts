@@ -172,5 +172,27 @@ function scrub(text: string, settings: Settings | undefined): string {
   if (target?.kind !== 'postgres') return text
   const { password } = target
   if (password.length < 4) return text
-  return text.replaceAll(password, '***').replaceAll(encodeURIComponent(password), '***')
+  const mask = (value: string) => value.replaceAll(password, '***').replaceAll(encodeURIComponent(password), '***')
+  // The structure is the tool's own and never holds the password: a password that happens to be a
+  // word the output uses (`event`, `MIGRATION`) must not garble JSON keys or the last-line marker.
+  const json = parseJson(text)
+  if (json !== undefined) {
+    return JSON.stringify(json, (_key, value: unknown) => (typeof value === 'string' ? mask(value) : value), text.includes('\n') ? 2 : undefined)
+  }
+  return text
+    .split('\n')
+    .map((line) => {
+      const marker = /^(MIGRATION FAILED: |fix: )/.exec(line)?.[0] ?? ''
+      return marker + mask(line.slice(marker.length))
+    })
+    .join('\n')
+}
+
+function parseJson(text: string): unknown {
+  if (!text.startsWith('{')) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
 }
