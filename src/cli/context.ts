@@ -24,7 +24,7 @@ export async function withContext<T>(
 ): Promise<T> {
   const { settings } = options
   const declared = await loadSchema(settings.schemaPath)
-  const migrations = options.readMigrations ? await loadMigrations(settings.migrationsDir) : []
+  const migrations = options.readMigrations ? await loadMigrations(settings.migrationsDir, { appDir: settings.appDir }) : []
   if (settings.target.kind === 'pglite') {
     io.err(`schema: DATABASE_URL is not set; using the ${settings.target.display} (set DATABASE_URL for a real server)`)
   }

@@ -52,9 +52,9 @@ export interface StartOptions {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { binaries, dataDir, port, user, password } = options
   // PostgreSQL refuses to run as root: as root, the server runs as the unprivileged `postgres` user.
-  const ids = process.getuid?.() === 0 ? await unprivilegedIds() : {}
+  const ids: { uid?: number; gid?: number } = process.getuid?.() === 0 ? await unprivilegedIds() : {}
   await mkdir(dataDir, { recursive: true })
-  if ('uid' in ids) await chown(dataDir, ids.uid, ids.gid)
+  if (ids.uid !== undefined && ids.gid !== undefined) await chown(dataDir, ids.uid, ids.gid)
   const passwordFile = `${dataDir}.pw`
   await writeFile(passwordFile, `${password}\n`, { mode: 0o644 })
   // English messages, so readiness can be read from the log; UTF8 whatever the machine's locale.
