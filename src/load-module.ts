@@ -42,6 +42,8 @@ function loader(kysely: string | null): Promise<Jiti> {
         ...(kysely === null ? {} : { alias: { kysely } }),
         // Loaded by Node itself, not re-compiled: the same Kysely instance this process already runs.
         nativeModules: ['kysely'],
+        // Exports as the module wrote them: a config file without a default export has none.
+        interopDefault: false,
       }),
     )
     loaders.set(kysely, jiti)
