@@ -57,6 +57,14 @@ describe('the migrate image', () => {
     }
   })
 
+  it('check, which needs what the image leaves out, names the missing package and how to add it', async () => {
+    const check = await runImage({ DATABASE_URL: 'postgres://app@127.0.0.1:1/app' }, ['node', 'dist/src/cli/bin.js', 'check'])
+    expect(check.code).toBe(1)
+    expect(check.stderr).toContain('schema check failed: ts-morph is not installed')
+    expect(check.stderr).toContain('fix: `plan` writes migrations with it')
+    expect(check.stderr).toContain('npm install ts-morph')
+  })
+
   it('without DATABASE_URL it refuses, exit 1', async () => {
     const result = await runImage({})
     expect(result.code).toBe(1)
