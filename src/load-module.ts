@@ -1,4 +1,6 @@
+import { lstatSync, mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Jiti } from 'jiti'
@@ -40,6 +42,7 @@ function loader(kysely: string | null): Promise<Jiti> {
     jiti = import('jiti').then(({ createJiti }) =>
       createJiti(import.meta.url, {
         ...(kysely === null ? {} : { alias: { kysely } }),
+        fsCache: privateCacheDir(),
         // Loaded by Node itself, not re-compiled: the same Kysely instance this process already runs.
         nativeModules: ['kysely'],
         // Exports as the module wrote them: a config file without a default export has none.
@@ -49,6 +52,28 @@ function loader(kysely: string | null): Promise<Jiti> {
     loaders.set(kysely, jiti)
   }
   return jiti
+}
+
+/**
+ * Where jiti keeps what it compiled, between runs. Its default is a temporary
+ * folder every user of the machine shares, where another user could read a
+ * compiled config file (and a password written in it) or plant a file under
+ * the name jiti then loads. This one belongs to the user alone: created 0700,
+ * and used only if it is a real folder this user owns that nobody else can
+ * enter; otherwise nothing is cached (slower, never unsafe).
+ */
+function privateCacheDir(): string | false {
+  const uid = process.getuid?.()
+  const dir = path.join(os.tmpdir(), `kysely-schema-migrate-${uid ?? 'user'}`)
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const folder = lstatSync(dir)
+    if (!folder.isDirectory()) return false
+    if (uid !== undefined && (folder.uid !== uid || (folder.mode & 0o077) !== 0)) return false
+    return dir
+  } catch {
+    return false
+  }
 }
 
 /**

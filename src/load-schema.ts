@@ -20,7 +20,7 @@ export async function loadSchema(schemaPath: string): Promise<SchemaModel> {
     await access(schemaPath)
   } catch {
     throw new MigratorError('schema', `schema module ${shown} does not exist`, {
-      hint: 'create schema/index.ts exporting `schema = defineSchema(...)`, or pass --schema <path>',
+      hint: 'create it, exporting `schema = defineSchema(...)`, or point to yours: schema in schema.config.ts, or --schema <path>',
     })
   }
 

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { applyEnvFile, findConfigFile, loadConfig } from '../src/config/load-config.js'
@@ -108,5 +108,28 @@ describe('.env', () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('cannot connect to postgres://app:***@127.0.0.1:1/app')
     expect(`${result.stdout}${result.stderr}`).not.toContain('s3cret-value')
+  })
+})
+
+describe('compiled TypeScript on disk', () => {
+  const unreachable = ['verify', '--database-url', 'postgres://app@127.0.0.1:1/app', '--connect-timeout', '1s']
+
+  it('is cached in a folder only this user can enter', async () => {
+    const tmp = await mkdtemp(path.join(scratch(), 'tmp-'))
+    await runCli(unreachable, { env: { TMPDIR: tmp } })
+    const [cache] = await readdir(tmp)
+    expect(cache).toMatch(/^kysely-schema-migrate-/)
+    expect((await stat(path.join(tmp, cache as string))).mode & 0o777).toBe(0o700)
+    expect((await readdir(path.join(tmp, cache as string))).some((file) => file.includes('schema.config'))).toBe(true)
+  })
+
+  it('is not cached at all in a folder others can write to', async () => {
+    const tmp = await mkdtemp(path.join(scratch(), 'tmp-'))
+    const planted = path.join(tmp, `kysely-schema-migrate-${process.getuid?.() ?? 'user'}`)
+    await mkdir(planted)
+    await chmod(planted, 0o777)
+    const result = await runCli(unreachable, { env: { TMPDIR: tmp } })
+    expect(result.stderr).toContain('cannot connect to postgres://app@127.0.0.1:1/app')
+    expect(await readdir(planted)).toEqual([])
   })
 })
