@@ -1,4 +1,6 @@
+import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { applyEnvFile, findConfigFile, loadConfig } from '../config/load-config.js'
 import { MigratorError } from '../errors.js'
 import { HAZARD_CODES, type HazardCode, isHazardCode } from '../plan/hazards.js'
 import { resolveSettings, type Settings } from '../settings.js'
@@ -24,6 +26,7 @@ commands:
             database; it must yield exactly schema/ (exit 2 on drift)
 
 options:
+  --config <file>           the config file (default schema.config.ts, .mts, .js or .mjs here, if any)
   --json                    machine-readable output on stdout (apply: one JSON event per line)
   --dry-run                 (plan) write nothing
   --allow <codes>           (plan) plan steps with these hazards, comma-separated: ${HAZARD_CODES.join(', ')}
@@ -58,6 +61,7 @@ export async function main(argv: readonly string[], io: Io, signals: Signals): P
         allow: { type: 'string', multiple: true },
         schema: { type: 'string' },
         migrations: { type: 'string' },
+        config: { type: 'string' },
         'database-url': { type: 'string' },
         'lock-timeout': { type: 'string' },
         'statement-timeout': { type: 'string' },
@@ -84,6 +88,10 @@ export async function main(argv: readonly string[], io: Io, signals: Signals): P
 
   let settings: Settings | undefined
   try {
+    const cwd = process.cwd()
+    // `.env` beside the config file (or here) first: the config file may read process.env.
+    const configFile = findConfigFile(values.config, cwd)
+    applyEnvFile(configFile ? path.dirname(configFile) : cwd, process.env)
     settings = resolveSettings({
       env: process.env,
       flags: {
@@ -96,7 +104,8 @@ export async function main(argv: readonly string[], io: Io, signals: Signals): P
         schema: values.schema,
         migrations: values.migrations,
       },
-      cwd: process.cwd(),
+      config: configFile ? await loadConfig(configFile) : null,
+      cwd,
     })
     const options: CommandOptions = {
       settings,
