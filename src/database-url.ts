@@ -63,12 +63,14 @@ export function parseDatabaseUrl(text: string, source: string): DatabaseUrl {
   const path = queryStart === -1 ? afterAuthority : afterAuthority.slice(0, queryStart)
   const query = queryStart === -1 ? '' : afterAuthority.slice(queryStart)
 
+  // A database URL has no fragment, and a query value has no need of a raw @: either means a
+  // password holding an unencoded # ? / or @, whose tail would otherwise be read as the host.
+  if (trimmed.includes('#')) throw malformed('it holds a #, which would end the URL there; a # in the password is written %23')
   const ats = authority.split('@').length - 1
   if (ats > 1) throw malformed('it has more than one @ before the host; an @ in the user name or password is written %40')
-  if (ats === 0 && /@/.test(afterAuthority)) {
-    throw malformed('an @ comes after a /, ? or #, so the password holds one of them unencoded; write / as %2F, ? as %3F, # as %23')
+  if (/@/.test(afterAuthority)) {
+    throw malformed('an @ comes after a / or ?, so the password holds an unencoded / ? or @; write / as %2F, ? as %3F, @ as %40')
   }
-  if (/@/.test(path)) throw malformed('the database name holds an @; an @ in the user name or password is written %40')
 
   const at = authority.lastIndexOf('@')
   const userinfo = at === -1 ? '' : authority.slice(0, at)

@@ -1,8 +1,8 @@
 import { access } from 'node:fs/promises'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import type { SchemaDefinition } from './dsl/table.js'
 import { MigratorError } from './errors.js'
+import { importModule } from './load-module.js'
 import { modelFromDefinition } from './model/from-definition.js'
 import type { SchemaModel } from './model/model.js'
 
@@ -11,8 +11,8 @@ import type { SchemaModel } from './model/model.js'
  * builds the checked, normalized model. Runs before any connection, so a bad
  * schema never reaches a database.
  *
- * The module is TypeScript; the CLI runs under tsx, whose loader compiles it
- * on import.
+ * The module is TypeScript (compiled on import, see `importModule`) or, in
+ * the migrate image, compiled JavaScript.
  */
 export async function loadSchema(schemaPath: string): Promise<SchemaModel> {
   const shown = path.relative(process.cwd(), schemaPath) || schemaPath
@@ -20,13 +20,13 @@ export async function loadSchema(schemaPath: string): Promise<SchemaModel> {
     await access(schemaPath)
   } catch {
     throw new MigratorError('schema', `schema module ${shown} does not exist`, {
-      hint: 'create schema/index.ts exporting `schema = defineSchema(...)`, or pass --schema <path>',
+      hint: 'create it, exporting `schema = defineSchema(...)`, or point to yours: schema in schema.config.ts, or --schema <path>',
     })
   }
 
   let module: { schema?: unknown }
   try {
-    module = (await import(pathToFileURL(schemaPath).href)) as { schema?: unknown }
+    module = await importModule(schemaPath)
   } catch (error) {
     throw new MigratorError('schema', `schema module ${shown} failed to load: ${firstLine(error)}`, {
       hint: 'fix the error in the schema module; `npx tsc --noEmit` shows type errors with their lines',

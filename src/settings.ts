@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import type { SchemaConfig } from './config/define-config.js'
+import type { LoadedConfig } from './config/load-config.js'
 import { parseDatabaseUrl } from './database-url.js'
 import { MigratorError } from './errors.js'
 import type { Timeouts } from './plan/plan.js'
 
 /**
- * Settings: flags win over environment variables, which win over defaults
- * (GUIDE section 3). Resolved once, validated up front, before anything
- * connects.
+ * Settings: flags win over environment variables, which win over the config
+ * file (`schema.config.ts`), which wins over defaults (GUIDE section 3).
+ * Resolved once, validated up front, before anything connects.
  */
 
 export type TargetSpec =
@@ -36,6 +38,8 @@ export interface Settings {
   readonly schemaPath: string
   /** Where generated migrations are written and read. */
   readonly migrationsDir: string
+  /** The application's folder: the config file's, or the working directory. */
+  readonly appDir: string
   /** How `schema:backfill` paces its batches. */
   readonly backfill: BackfillSettings
 }
@@ -75,6 +79,8 @@ export interface SettingsInput {
     readonly maxRate?: string | undefined
     readonly batchTimeout?: string | undefined
   }
+  /** `schema.config.ts`, if there is one. Its paths are relative to itself. */
+  readonly config?: LoadedConfig | null | undefined
   readonly cwd: string
 }
 
@@ -103,50 +109,68 @@ export const DEFAULTS = {
   backfillLockWait: '10s',
 } as const
 
-export function resolveSettings({ env, flags, cwd }: SettingsInput): Settings {
-  const lockTimeout = duration('lock timeout', flags.lockTimeout ?? env.SCHEMA_LOCK_TIMEOUT ?? DEFAULTS.lockTimeout, '--lock-timeout / SCHEMA_LOCK_TIMEOUT')
+export function resolveSettings({ env, flags, config, cwd }: SettingsInput): Settings {
+  const file = config?.values ?? {}
+  const appDir = config ? path.dirname(config.file) : cwd
+  const lockTimeout = duration(
+    'lock timeout',
+    flags.lockTimeout ?? env.SCHEMA_LOCK_TIMEOUT ?? file.lockTimeout ?? DEFAULTS.lockTimeout,
+    '--lock-timeout / SCHEMA_LOCK_TIMEOUT / lockTimeout',
+  )
   const statementTimeout = duration(
     'statement timeout',
-    flags.statementTimeout ?? env.SCHEMA_STATEMENT_TIMEOUT ?? DEFAULTS.statementTimeout,
-    '--statement-timeout / SCHEMA_STATEMENT_TIMEOUT',
+    flags.statementTimeout ?? env.SCHEMA_STATEMENT_TIMEOUT ?? file.statementTimeout ?? DEFAULTS.statementTimeout,
+    '--statement-timeout / SCHEMA_STATEMENT_TIMEOUT / statementTimeout',
   )
-  const retriesText = flags.lockRetries ?? env.SCHEMA_LOCK_RETRIES
+  const retriesText = flags.lockRetries ?? env.SCHEMA_LOCK_RETRIES ?? file.lockRetries
   const lockRetries = retriesText === undefined ? DEFAULTS.lockRetries : Number(retriesText)
   if (!Number.isInteger(lockRetries) || lockRetries < 0 || lockRetries > 20) {
     throw new MigratorError('settings', `lock retries "${retriesText}" is not a whole number from 0 to 20`, {
-      hint: 'set --lock-retries or SCHEMA_LOCK_RETRIES to e.g. 3',
+      hint: 'set --lock-retries, SCHEMA_LOCK_RETRIES or lockRetries to e.g. 3',
     })
   }
   return {
-    target: resolveTarget(databaseUrl(flags, env, cwd), env.NODE_ENV, cwd),
+    target: resolveTarget(databaseUrl(flags, env, cwd, config), env.NODE_ENV, appDir),
     timeouts: { lockTimeout, statementTimeout },
     lockRetries,
     connectTimeoutMs: durationMs(
       duration(
         'connect timeout',
-        flags.connectTimeout ?? env.SCHEMA_CONNECT_TIMEOUT ?? DEFAULTS.connectTimeout,
-        '--connect-timeout / SCHEMA_CONNECT_TIMEOUT',
+        flags.connectTimeout ?? env.SCHEMA_CONNECT_TIMEOUT ?? file.connectTimeout ?? DEFAULTS.connectTimeout,
+        '--connect-timeout / SCHEMA_CONNECT_TIMEOUT / connectTimeout',
       ),
     ),
     lockWaitMs: durationMs(
-      duration('migration lock wait', flags.lockWait ?? env.SCHEMA_APPLY_LOCK_WAIT ?? DEFAULTS.lockWait, '--lock-wait / SCHEMA_APPLY_LOCK_WAIT'),
+      duration(
+        'migration lock wait',
+        flags.lockWait ?? env.SCHEMA_APPLY_LOCK_WAIT ?? file.lockWait ?? DEFAULTS.lockWait,
+        '--lock-wait / SCHEMA_APPLY_LOCK_WAIT / lockWait',
+      ),
     ),
-    schemaPath: path.resolve(cwd, flags.schema ?? (env.SCHEMA_MODULE || DEFAULTS.schemaPath)),
-    migrationsDir: path.resolve(cwd, flags.migrations ?? (env.SCHEMA_MIGRATIONS_DIR || DEFAULTS.migrationsDir)),
-    backfill: resolveBackfillSettings(flags, env),
+    schemaPath: pathSetting(flags.schema, env.SCHEMA_MODULE, file.schema, DEFAULTS.schemaPath),
+    migrationsDir: pathSetting(flags.migrations, env.SCHEMA_MIGRATIONS_DIR, file.migrations, DEFAULTS.migrationsDir),
+    appDir,
+    backfill: resolveBackfillSettings(flags, env, file),
+  }
+
+  /** Flag and environment paths are relative to the working directory; the config file's and the defaults to the application. */
+  function pathSetting(flag: string | undefined, fromEnv: string | undefined, fromConfig: string | undefined, fallback: string): string {
+    if (flag !== undefined) return path.resolve(cwd, flag)
+    if (fromEnv) return path.resolve(cwd, fromEnv)
+    return path.resolve(appDir, fromConfig ?? fallback)
   }
 }
 
-function resolveBackfillSettings(flags: SettingsInput['flags'], env: SettingsInput['env']): BackfillSettings {
-  const batchMin = wholeNumber('backfill batch minimum', flags.batchMin ?? env.SCHEMA_BACKFILL_BATCH_MIN, DEFAULTS.backfillBatchMin, '--batch-min / SCHEMA_BACKFILL_BATCH_MIN')
-  const batchMax = wholeNumber('backfill batch maximum', flags.batchMax ?? env.SCHEMA_BACKFILL_BATCH_MAX, DEFAULTS.backfillBatchMax, '--batch-max / SCHEMA_BACKFILL_BATCH_MAX')
+function resolveBackfillSettings(flags: SettingsInput['flags'], env: SettingsInput['env'], file: SchemaConfig): BackfillSettings {
+  const batchMin = wholeNumber('backfill batch minimum', flags.batchMin ?? env.SCHEMA_BACKFILL_BATCH_MIN ?? file.backfillBatchMin?.toString(), DEFAULTS.backfillBatchMin, '--batch-min / SCHEMA_BACKFILL_BATCH_MIN / backfillBatchMin')
+  const batchMax = wholeNumber('backfill batch maximum', flags.batchMax ?? env.SCHEMA_BACKFILL_BATCH_MAX ?? file.backfillBatchMax?.toString(), DEFAULTS.backfillBatchMax, '--batch-max / SCHEMA_BACKFILL_BATCH_MAX / backfillBatchMax')
   if (batchMin < 1 || batchMax < batchMin) {
     throw new MigratorError('settings', `backfill batch sizes ${batchMin} to ${batchMax} are not a range of at least one row`, {
       hint: 'set --batch-min / SCHEMA_BACKFILL_BATCH_MIN to 1 or more and --batch-max / SCHEMA_BACKFILL_BATCH_MAX to at least that',
     })
   }
-  const maxRate = wholeNumber('backfill rate limit', flags.maxRate ?? env.SCHEMA_BACKFILL_MAX_RATE, 0, '--max-rate / SCHEMA_BACKFILL_MAX_RATE')
-  const targetMs = durationMs(duration('backfill batch target', flags.batchTarget ?? env.SCHEMA_BACKFILL_BATCH_TARGET ?? DEFAULTS.backfillBatchTarget, '--batch-target / SCHEMA_BACKFILL_BATCH_TARGET'))
+  const maxRate = wholeNumber('backfill rate limit', flags.maxRate ?? env.SCHEMA_BACKFILL_MAX_RATE ?? file.backfillMaxRate?.toString(), 0, '--max-rate / SCHEMA_BACKFILL_MAX_RATE / backfillMaxRate')
+  const targetMs = durationMs(duration('backfill batch target', flags.batchTarget ?? env.SCHEMA_BACKFILL_BATCH_TARGET ?? file.backfillBatchTarget ?? DEFAULTS.backfillBatchTarget, '--batch-target / SCHEMA_BACKFILL_BATCH_TARGET / backfillBatchTarget'))
   if (targetMs === 0) {
     throw new MigratorError('settings', 'backfill batch target is 0', { hint: 'set --batch-target / SCHEMA_BACKFILL_BATCH_TARGET to e.g. 100ms' })
   }
@@ -154,14 +178,14 @@ function resolveBackfillSettings(flags: SettingsInput['flags'], env: SettingsInp
     batchTargetMs: targetMs,
     batchMin,
     batchMax,
-    pauseMs: durationMs(duration('backfill pause', flags.batchPause ?? env.SCHEMA_BACKFILL_PAUSE ?? DEFAULTS.backfillPause, '--batch-pause / SCHEMA_BACKFILL_PAUSE')),
+    pauseMs: durationMs(duration('backfill pause', flags.batchPause ?? env.SCHEMA_BACKFILL_PAUSE ?? file.backfillPause ?? DEFAULTS.backfillPause, '--batch-pause / SCHEMA_BACKFILL_PAUSE / backfillPause')),
     maxRowsPerSecond: maxRate === 0 ? null : maxRate,
     statementTimeout: duration(
       'backfill statement timeout',
-      flags.batchTimeout ?? env.SCHEMA_BACKFILL_STATEMENT_TIMEOUT ?? DEFAULTS.backfillStatementTimeout,
-      '--batch-timeout / SCHEMA_BACKFILL_STATEMENT_TIMEOUT',
+      flags.batchTimeout ?? env.SCHEMA_BACKFILL_STATEMENT_TIMEOUT ?? file.backfillStatementTimeout ?? DEFAULTS.backfillStatementTimeout,
+      '--batch-timeout / SCHEMA_BACKFILL_STATEMENT_TIMEOUT / backfillStatementTimeout',
     ),
-    lockWaitMs: durationMs(duration('backfill lock wait', flags.lockWait ?? env.SCHEMA_BACKFILL_LOCK_WAIT ?? DEFAULTS.backfillLockWait, '--lock-wait / SCHEMA_BACKFILL_LOCK_WAIT')),
+    lockWaitMs: durationMs(duration('backfill lock wait', flags.lockWait ?? env.SCHEMA_BACKFILL_LOCK_WAIT ?? file.backfillLockWait ?? DEFAULTS.backfillLockWait, '--lock-wait / SCHEMA_BACKFILL_LOCK_WAIT / backfillLockWait')),
   }
 }
 
@@ -188,11 +212,16 @@ interface UrlSource {
  * then `DATABASE_URL` or the contents of the file `DATABASE_URL_FILE` names (a
  * Docker or Kubernetes secret, so the password never sits in the environment).
  */
-function databaseUrl(flags: SettingsInput['flags'], env: SettingsInput['env'], cwd: string): UrlSource {
+function databaseUrl(flags: SettingsInput['flags'], env: SettingsInput['env'], cwd: string, config: LoadedConfig | null | undefined): UrlSource {
   if (flags.databaseUrl !== undefined) return { text: flags.databaseUrl, source: '--database-url' }
   if (env.DATABASE_URL_DIRECT) return { text: env.DATABASE_URL_DIRECT, source: 'DATABASE_URL_DIRECT' }
   const file = env.DATABASE_URL_FILE
-  if (!file) return { text: env.DATABASE_URL, source: 'DATABASE_URL' }
+  if (!file) {
+    if (env.DATABASE_URL) return { text: env.DATABASE_URL, source: 'DATABASE_URL' }
+    const configFile = config ? path.basename(config.file) : 'the config file'
+    if (config?.values.directUrl) return { text: config.values.directUrl, source: `directUrl in ${configFile}` }
+    return { text: config?.values.databaseUrl, source: `databaseUrl in ${configFile}` }
+  }
   if (env.DATABASE_URL) {
     throw new MigratorError('settings', 'both DATABASE_URL and DATABASE_URL_FILE are set', {
       hint: 'set only one: DATABASE_URL_FILE for a secret file, DATABASE_URL otherwise',
@@ -233,7 +262,7 @@ function duration(what: string, text: string, where: string): string {
   const trimmed = text.trim()
   if (!/^\d+\s*(ms|s|min|h)?$/.test(trimmed)) {
     throw new MigratorError('settings', `${what} "${text}" is not a duration`, {
-      hint: `set ${where} to e.g. 5s, 500ms, 2min or 0 (no limit)`,
+      hint: `set ${where} (flag, environment, config file) to e.g. 5s, 500ms, 2min or 0 (no limit)`,
     })
   }
   return trimmed.replace(/\s+/g, '')

@@ -53,7 +53,7 @@ function runner(db: Kysely<unknown>, events: BackfillEvent[], timeouts = { lockT
       lockRetries: 1,
       rerun: new Set(rerun),
       signal: new AbortController().signal,
-      cancelBackend: async () => {},
+      cancel: async () => {},
       onEvent: (event) => events.push(event),
     })
 }

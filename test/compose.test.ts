@@ -6,12 +6,12 @@ import { describe, expect, it } from 'vitest'
 import {
   COMPOSE_DIR,
   type ComposeFile,
-  dockerfileCmd,
   invariantProblems,
   loadComposeFile,
   mergeCompose,
   schemaProblems,
 } from './support/compose.js'
+import { dockerfileCmd } from './support/dockerfile.js'
 
 /** What a production deploy sets: the released images. */
 const PROD_ENV = {

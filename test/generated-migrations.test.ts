@@ -1,5 +1,8 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import { Migrator } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import type { SchemaDefinition } from '../src/dsl/index.js'
@@ -56,6 +59,60 @@ describe.each(enabledTargets())('generated migrations on %s', (target) => {
       const { changes } = await compare(db, modelFromDefinition(projectSchema))
       expect(changes.map((c) => c.kind)).toEqual(['create-table'])
     })
+  })
+})
+
+describe.runIf(enabledTargets().includes('postgres')).concurrent('other runners and other places', () => {
+  it("kysely-ctl's `kysely migrate:latest` runs the generated files", async () => {
+    await withTestDatabase('postgres', async ({ db, url }) => {
+      await db.schema.createSchema('kysely_meta').execute()
+      const app = await mkdtemp(path.join(scratch(), 'kysely-ctl-'))
+      await writeFile(
+        path.join(app, 'kysely.config.ts'),
+        `import { defineConfig } from 'kysely-ctl'
+import pg from 'pg'
+
+export default defineConfig({
+  dialect: 'pg',
+  dialectConfig: { pool: new pg.Pool({ connectionString: process.env.DATABASE_URL }) },
+  // Its history tables out of the declared schema, as the Migrator test above keeps them.
+  migrations: { migrationFolder: ${JSON.stringify(PROJECT_MIGRATIONS)}, migrationTableSchema: "kysely_meta" },
+})
+`,
+      )
+      // A user's shell: not this test runner's environment, in which kysely-ctl's logger stays quiet.
+      const { stdout, stderr } = await promisify(execFile)(path.join(REPO, 'node_modules/.bin/kysely'), ['migrate:latest', '--no-outdated-check'], {
+        cwd: app,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: url ?? '' },
+      })
+      for (const name of await readdir(PROJECT_MIGRATIONS)) expect(`${stdout}${stderr}`).toContain(name.replace(/\.ts$/, ''))
+      expect((await compare(db, modelFromDefinition(projectSchema))).changes).toEqual([])
+    })
+  })
+
+  it('a migrations folder outside the application: written, loaded and applied, with kysely resolved from the application', async () => {
+    const database = await createDatabase()
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'schema-outside-'))
+    try {
+      const env = { DATABASE_URL: database.url }
+      expect((await runCli(['plan', '--migrations', dir], { env })).code).toBe(0)
+      const applied = await runCli(['apply', '--migrations', dir], { env })
+      expect(applied.stderr).toBe('')
+      expect(applied.code).toBe(0)
+      expect((await runCli(['verify', '--migrations', dir], { env })).code).toBe(0)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+      await database.drop()
+    }
+  })
+
+  it('a migration whose import cannot be found says which package to install, not that the file was edited', async () => {
+    const dir = await mkdtemp(path.join(scratch(), 'missing-'))
+    await writeFile(path.join(dir, '0001_needs_a_package.ts'), `import 'kysely-not-installed-anywhere'\nexport const steps = []\n`)
+    const result = await runCli(['check', '--migrations', dir])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('migration 0001_needs_a_package failed to load')
+    expect(result.stderr).toContain('fix: install kysely-not-installed-anywhere in the application (npm install kysely-not-installed-anywhere)')
   })
 })
 

@@ -7,6 +7,7 @@ import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, REPO, runCli, startCli } from './su
 import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
 import { useScratchDir } from './support/scratch.js'
+import { startTcpProxy } from './support/tcp-proxy.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -146,7 +147,7 @@ describe.runIf(enabledTargets().includes('postgres'))('privileges and server sta
 
   it('the connection dropped during COMMIT: exit 1, and the next run re-introspects and converges', async () => {
     const database = await createDatabase()
-    const proxy = await dropOnCommitProxy(new URL(database.url))
+    const proxy = await startTcpProxy(new URL(database.url), { dropOnCommit: true })
     try {
       await sqlOn(database.url, pre109(10))
       const url = new URL(database.url)
@@ -180,42 +181,6 @@ async function closedPort(): Promise<number> {
   return port
 }
 
-/**
- * A TCP proxy to the server that cuts the client's connection the first time
- * the client sends COMMIT, before the server sees it: the client cannot know
- * whether its transaction committed (here it did not).
- */
-async function dropOnCommitProxy(target: URL) {
-  let drops = 0
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname)
-    sockets.add(client).add(upstream)
-    client.on('data', (chunk) => {
-      if (drops === 0 && chunk.includes('COMMIT')) {
-        drops++
-        client.destroy()
-        upstream.destroy()
-        return
-      }
-      upstream.write(chunk)
-    })
-    upstream.on('data', (chunk) => client.write(chunk))
-    client.on('error', () => upstream.destroy())
-    upstream.on('error', () => client.destroy())
-    client.on('close', () => upstream.destroy())
-    upstream.on('close', () => client.destroy())
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    dropped: () => drops,
-    close: () => {
-      for (const socket of sockets) socket.destroy()
-      server.close()
-    },
-  }
-}
 
 describe('schema input', () => {
   const dsl = path.join(REPO, 'src/dsl/index.js')

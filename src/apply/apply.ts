@@ -89,8 +89,10 @@ export interface ApplyRequest {
   readonly signal: AbortSignal
   /** Evidence of a connection pooler between the tool and the server (`Target.pooler`): apply then refuses. */
   readonly pooler?: PoolerEvidence | null
-  /** Interrupts the pinned connection's running statement (see `Target.cancelBackend`). */
-  readonly cancelBackend: (pid: number) => Promise<void>
+  /** Interrupts the statement the pinned connection is running (see `Target.cancel`). */
+  readonly cancel: () => Promise<void>
+  /** Drops the pinned connection, when a cancel has not ended the run in time (see `Target.disconnect`). */
+  readonly disconnect?: () => void
   readonly onEvent: (event: ApplyEvent) => void
   /** Run the post-apply assertion (default). `schema:check` turns it off to report every difference itself. */
   readonly assert?: boolean
@@ -155,7 +157,7 @@ export class PoolerRefusedError extends MigratorError {
   constructor(evidence: PoolerEvidence) {
     super(
       'connect',
-      `the database URL reaches PostgreSQL through a connection pooler (PgBouncer or similar): the connection's cancel key does not name the backend (pid ${evidence.backendPid}) that ran its statements; schema:apply needs a session of its own, since its migration lock and its cancel on SIGTERM belong to one server session, which a transaction- or statement-pooling pooler hands to other clients`,
+      `the database URL reaches PostgreSQL through a connection pooler (PgBouncer or similar): the connection's cancel key does not name the backend (pid ${evidence.backendPid}) that ran its statements; schema:apply needs a server session of its own for its migration lock and its cancel on SIGTERM, and the key proves a pooler without telling whether it shares sessions between clients (transaction or statement pooling), so every pooler is refused`,
       {
         hint: 'set DATABASE_URL_DIRECT to a direct connection to the server (its own host and port, not the pooler\'s), as Prisma\'s directUrl; the application keeps the pooled DATABASE_URL. Nothing was run.',
       },
@@ -182,6 +184,9 @@ const RETRYABLE = new Set(['55P03', '40P01'])
  */
 const UNFORESEEN_LOCK_WAIT = '100ms'
 
+/** How long a SIGINT/SIGTERM waits for its cancel to end the running statement before the connection is dropped. */
+const CANCEL_GRACE_MS = 3_000
+
 const OWN_STATEMENT_TIMEOUT_TEXT = `statement_timeout of ${OWN_STATEMENT_TIMEOUT}`
 
 export async function applyMigrations(request: ApplyRequest): Promise<ApplyResult> {
@@ -191,9 +196,13 @@ export async function applyMigrations(request: ApplyRequest): Promise<ApplyResul
   if (request.pooler) throw new PoolerRefusedError(request.pooler)
 
   return request.db.connection().execute(async (conn) => {
-    const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(conn)
-    const pid = Number(rows[0]?.pid)
-    const cancel = () => void request.cancelBackend(pid).catch(() => {})
+    let dropTimer: NodeJS.Timeout | undefined
+    const cancel = () => {
+      void request.cancel().catch(() => {})
+      // A cancel lost between two statements, or one that cannot reach the server (a silent network),
+      // must not keep the operator waiting: drop the connection, and the server rolls back.
+      dropTimer = setTimeout(() => request.disconnect?.(), CANCEL_GRACE_MS)
+    }
     request.signal.addEventListener('abort', cancel)
     const bookkeeping = { step: 'taking the migration lock' }
     try {
@@ -213,6 +222,7 @@ export async function applyMigrations(request: ApplyRequest): Promise<ApplyResul
         hint: bookkeepingHint(error, bookkeeping.step),
       })
     } finally {
+      clearTimeout(dropTimer)
       request.signal.removeEventListener('abort', cancel)
     }
   })

@@ -49,8 +49,8 @@ export function targetOf(step: Pick<MigrationStep, 'sql'>): StepTarget | null {
 }
 
 /**
- * The existing tables a migration takes ACCESS EXCLUSIVE locks on (the only
- * level steps take today), each once, in the order its steps first touch
+ * The existing tables a migration takes ACCESS EXCLUSIVE locks on (what every
+ * `ALTER TABLE` and `DROP TABLE` it writes today takes), each once, in the order its steps first touch
  * them. Tables the same migration creates are left out: no one else can be
  * using them.
  */
@@ -61,7 +61,8 @@ export function tablesToLock(steps: readonly MigrationStep[]): TableName[] {
   for (const step of steps) {
     const target = targetOf(step)
     if (target?.kind === 'creates-table') created.add(key(target.table))
-    if (target?.kind === 'locks-table' && step.lock === 'ACCESS EXCLUSIVE' && !created.has(key(target.table))) {
+    // From the SQL alone: the checksum covers a step's SQL, not its `lock` label, which an edit could change.
+    if (target?.kind === 'locks-table' && !created.has(key(target.table))) {
       locked.set(key(target.table), target.table)
     }
   }

@@ -1,17 +1,18 @@
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import type { SchemaDefinition } from '../dsl/table.js'
 import { MigratorError } from '../errors.js'
+import { importModule } from '../load-module.js'
 import { type BackfillModel, backfillModels } from './definition.js'
 
 /**
  * The backfills the schema module declares (its `backfills` export), checked
  * against its `schema`. Call it once `loadSchema` has loaded the module, which
  * reports every problem with the module itself; this import then returns the
- * module from Node's cache. A module without `backfills` declares none.
+ * module from the loader's cache. A module without `backfills` declares none.
  */
 export async function loadBackfills(schemaPath: string): Promise<BackfillModel[]> {
-  const module = (await import(pathToFileURL(schemaPath).href)) as { schema: SchemaDefinition; backfills?: unknown }
+  // The module loadSchema imported: the loader's module cache returns it as it is.
+  const module = (await importModule(schemaPath)) as { schema: SchemaDefinition; backfills?: unknown }
   try {
     return backfillModels(module.backfills, module.schema)
   } catch (error) {

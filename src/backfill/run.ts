@@ -103,7 +103,10 @@ export interface BackfillRequest {
   readonly signal: AbortSignal
   /** Evidence of a connection pooler between the tool and the server (`Target.pooler`): the run then refuses. */
   readonly pooler?: PoolerEvidence | null
-  readonly cancelBackend: (pid: number) => Promise<void>
+  /** Interrupts the statement the pinned connection is running (see `Target.cancel`). */
+  readonly cancel: () => Promise<void>
+  /** Drops the pinned connection, when a cancel has not ended the run in time (see `Target.disconnect`). */
+  readonly disconnect?: () => void
   readonly onEvent: (event: BackfillEvent) => void
 }
 
@@ -120,6 +123,9 @@ export interface BackfillSummary {
 }
 
 const RETRYABLE = new Set(['55P03', '40P01', '40001'])
+
+/** How long a SIGINT/SIGTERM waits for its cancel to end the running statement before the connection is dropped. */
+const CANCEL_GRACE_MS = 3_000
 
 /** Refuses `--rerun` names that schema/ does not declare; the CLI calls it before connecting. */
 export function checkRerun(backfills: readonly BackfillModel[], rerun: ReadonlySet<string>): void {
@@ -142,9 +148,13 @@ export async function runBackfills(request: BackfillRequest): Promise<BackfillSu
   if (request.backfills.length === 0) return []
 
   return request.db.connection().execute(async (db) => {
-    const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db)
-    const pid = Number(rows[0]?.pid)
-    const cancel = () => void request.cancelBackend(pid).catch(() => {})
+    let dropTimer: NodeJS.Timeout | undefined
+    const cancel = () => {
+      void request.cancel().catch(() => {})
+      // A cancel lost between two statements, or one that cannot reach the server, must not keep the
+      // operator waiting: drop the connection, and the server rolls the open batch back.
+      dropTimer = setTimeout(() => request.disconnect?.(), CANCEL_GRACE_MS)
+    }
     request.signal.addEventListener('abort', cancel)
     try {
       // Every backfill is inspected before the first one writes anything.
@@ -166,6 +176,7 @@ export async function runBackfills(request: BackfillRequest): Promise<BackfillSu
         hint: hintForDatabaseError(error) ?? 'run schema:backfill again; if it fails the same way, the message names the cause',
       })
     } finally {
+      clearTimeout(dropTimer)
       request.signal.removeEventListener('abort', cancel)
     }
   })

@@ -44,7 +44,7 @@ export async function checkMigrations(request: {
       lockRetries: 0,
       lockWaitMs: 0,
       signal: new AbortController().signal,
-      cancelBackend: async () => {},
+      cancel: async () => {},
       onEvent: (event) => {
         if (event.type === 'migration-committed') replayed++
       },

@@ -25,7 +25,8 @@ export async function runApply(options: CommandOptions, io: Io): Promise<number>
         lockWaitMs: options.settings.lockWaitMs,
         signal: options.signal,
         pooler: target.pooler,
-        cancelBackend: (pid) => target.cancelBackend(pid),
+        cancel: () => target.cancel(),
+        disconnect: () => target.disconnect(),
         onEvent: (event) => (options.json ? emit({ event: event.type, ...withoutType(event) }) : io.out(describeEvent(event))),
       })
       const steps = result.applied.reduce((n, m) => n + m.steps, 0)

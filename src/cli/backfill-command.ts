@@ -50,7 +50,8 @@ export async function runBackfill(options: CommandOptions, io: Io, rerun: readon
           rerun: new Set(rerun),
           signal: options.signal,
           pooler: target.pooler,
-          cancelBackend: (pid) => target.cancelBackend(pid),
+          cancel: () => target.cancel(),
+          disconnect: () => target.disconnect(),
           onEvent: (event) => view.event(event, backfills),
         })
         view.line({ event: 'summary', ok: true, backfills: summaries }, summaryLine(summaries))

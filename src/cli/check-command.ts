@@ -22,7 +22,7 @@ export async function runCheck(options: CommandOptions, io: Io): Promise<number>
   const { settings } = options
   const declared = await loadSchema(settings.schemaPath)
   const backfills = await loadBackfills(settings.schemaPath)
-  const migrations = await loadMigrations(settings.migrationsDir)
+  const migrations = await loadMigrations(settings.migrationsDir, { appDir: settings.appDir })
   // The embedded database starts (WebAssembly compile, initdb) while the source scan below runs.
   const opening = openTarget(
     { kind: 'pglite', dataDir: null, display: 'fresh in-memory PGlite database' },

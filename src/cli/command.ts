@@ -30,9 +30,23 @@ export interface ErrorReport {
   readonly hint: string
 }
 
+/** What each optional dependency is for: `npm ci --omit=optional` (the migrate image) leaves them out. */
+const OPTIONAL_PACKAGES: Readonly<Record<string, string>> = {
+  'ts-morph': '`plan` writes migrations with it and `check` reads the schema source with it',
+  '@electric-sql/pglite': 'the embedded database (no DATABASE_URL) and `check` run on it',
+}
+
 export function describeError(error: unknown): ErrorReport {
   if (error instanceof MigratorError) {
     return { stage: error.stage, message: error.message, hint: error.hint ?? '' }
+  }
+  const optional = missingOptionalPackage(error)
+  if (optional !== null) {
+    return {
+      stage: null,
+      message: `${optional} is not installed`,
+      hint: `${OPTIONAL_PACKAGES[optional]}; it is an optional dependency, left out by \`npm ci --omit=optional\` (as in the migrate image, which only applies and verifies): npm install ${optional}`,
+    }
   }
   const sqlState = sqlStateOf(error)
   const detail = error instanceof Error ? error.message : String(error)
@@ -47,6 +61,12 @@ export function describeError(error: unknown): ErrorReport {
 export function migrationFailedLine(error: unknown): string {
   const { stage, message } = describeError(error)
   return `MIGRATION FAILED: ${stage ? `[${stage}] ` : 'schema apply failed: '}${message}`
+}
+
+function missingOptionalPackage(error: unknown): string | null {
+  const { code, message } = error as { code?: unknown; message?: unknown }
+  if (code !== 'ERR_MODULE_NOT_FOUND') return null
+  return Object.keys(OPTIONAL_PACKAGES).find((name) => String(message).includes(`'${name}'`)) ?? null
 }
 
 /** `schema plan failed at the connect stage: ...` then `fix: ...`. */

@@ -25,7 +25,7 @@ export async function withContext<T>(
 ): Promise<T> {
   const { settings } = options
   const declared = await loadSchema(settings.schemaPath)
-  const migrations = options.readMigrations ? await loadMigrations(settings.migrationsDir) : []
+  const migrations = options.readMigrations ? await loadMigrations(settings.migrationsDir, { appDir: settings.appDir }) : []
   // From here on a signal must roll back rather than kill: arm the handlers just before connecting.
   // Until now Node's default ended the process at once, even inside a schema module that busy-loops.
   if (options.handlesSignals) options.armSignals()

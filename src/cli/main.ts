@@ -1,4 +1,6 @@
+import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { applyEnvFile, findConfigFile, loadConfig } from '../config/load-config.js'
 import { MigratorError } from '../errors.js'
 import { HAZARD_CODES, type HazardCode, isHazardCode } from '../plan/hazards.js'
 import { resolveSettings, type Settings } from '../settings.js'
@@ -26,6 +28,7 @@ commands:
             throttled batches by primary key; resumes where it stopped; ends with a check
 
 options:
+  --config <file>           the config file (default schema.config.ts, .mts, .js or .mjs here, if any)
   --json                    machine-readable output on stdout (apply, backfill: one JSON event per line)
   --dry-run                 (plan) write nothing
   --allow <codes>           (plan) plan steps with these hazards, comma-separated: ${HAZARD_CODES.join(', ')}
@@ -68,6 +71,7 @@ export async function main(argv: readonly string[], io: Io, signals: Signals): P
         allow: { type: 'string', multiple: true },
         schema: { type: 'string' },
         migrations: { type: 'string' },
+        config: { type: 'string' },
         'database-url': { type: 'string' },
         'lock-timeout': { type: 'string' },
         'statement-timeout': { type: 'string' },
@@ -101,6 +105,10 @@ export async function main(argv: readonly string[], io: Io, signals: Signals): P
 
   let settings: Settings | undefined
   try {
+    const cwd = process.cwd()
+    // `.env` beside the config file (or here) first: the config file may read process.env.
+    const configFile = findConfigFile(values.config, cwd)
+    applyEnvFile(configFile ? path.dirname(configFile) : cwd, process.env)
     settings = resolveSettings({
       env: process.env,
       flags: {
@@ -119,7 +127,8 @@ export async function main(argv: readonly string[], io: Io, signals: Signals): P
         maxRate: values['max-rate'],
         batchTimeout: values['batch-timeout'],
       },
-      cwd: process.cwd(),
+      config: configFile ? await loadConfig(configFile) : null,
+      cwd,
     })
     const options: CommandOptions = {
       settings,
@@ -201,5 +210,27 @@ function scrub(text: string, settings: Settings | undefined): string {
   if (target?.kind !== 'postgres') return text
   const { password } = target
   if (password.length < 4) return text
-  return text.replaceAll(password, '***').replaceAll(encodeURIComponent(password), '***')
+  const mask = (value: string) => value.replaceAll(password, '***').replaceAll(encodeURIComponent(password), '***')
+  // The structure is the tool's own and never holds the password: a password that happens to be a
+  // word the output uses (`event`, `MIGRATION`) must not garble JSON keys or the last-line marker.
+  const json = parseJson(text)
+  if (json !== undefined) {
+    return JSON.stringify(json, (_key, value: unknown) => (typeof value === 'string' ? mask(value) : value), text.includes('\n') ? 2 : undefined)
+  }
+  return text
+    .split('\n')
+    .map((line) => {
+      const marker = /^(MIGRATION FAILED: |fix: )/.exec(line)?.[0] ?? ''
+      return marker + mask(line.slice(marker.length))
+    })
+    .join('\n')
+}
+
+function parseJson(text: string): unknown {
+  if (!text.startsWith('{')) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
 }

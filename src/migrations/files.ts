@@ -1,7 +1,7 @@
 import { mkdir, open, readdir } from 'node:fs/promises'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { MigratorError } from '../errors.js'
+import { importModule } from '../load-module.js'
 import { type GeneratedMigration, type MigrationLink, type MigrationStep, checksumOf } from './migration.js'
 
 /**
@@ -15,8 +15,13 @@ import { type GeneratedMigration, type MigrationLink, type MigrationStep, checks
 const MIGRATION_FILE = /^(\d{4,})_[a-z0-9_]+\.(ts|js)$/
 const isModule = (file: string) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts')
 
+export interface LoadOptions {
+  /** The application's folder: generated migrations import `kysely` as it resolves from there. */
+  readonly appDir?: string
+}
+
 /** Every migration in `dir`, in order. A missing folder holds none. */
-export async function loadMigrations(dir: string): Promise<GeneratedMigration[]> {
+export async function loadMigrations(dir: string, options: LoadOptions = {}): Promise<GeneratedMigration[]> {
   let entries: string[]
   try {
     entries = await readdir(dir)
@@ -48,18 +53,23 @@ export async function loadMigrations(dir: string): Promise<GeneratedMigration[]>
   }
 
   const migrations: GeneratedMigration[] = []
-  for (const file of files) migrations.push(await loadMigration(path.join(dir, file)))
+  const appDir = options.appDir ?? process.cwd()
+  for (const file of files) migrations.push(await loadMigration(path.join(dir, file), appDir))
   return migrations
 }
 
-async function loadMigration(file: string): Promise<GeneratedMigration> {
+async function loadMigration(file: string, appDir: string): Promise<GeneratedMigration> {
   const name = path.basename(file).replace(/\.(ts|js)$/, '')
   let module: Record<string, unknown>
   try {
-    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+    module = await importModule(file, { kyselyFrom: appDir })
   } catch (error) {
+    const missing = missingPackage(error)
     throw new MigratorError('migrations', `migration ${name} failed to load: ${(error as Error).message?.split('\n')[0]}`, {
-      hint: `restore ${path.basename(file)} from version control; generated migrations are not edited by hand`,
+      hint:
+        missing === null
+          ? `restore ${path.basename(file)} from version control; generated migrations are not edited by hand`
+          : `install ${missing} in the application (npm install ${missing}); the file itself is fine`,
       cause: error,
     })
   }
@@ -79,6 +89,14 @@ async function loadMigration(file: string): Promise<GeneratedMigration> {
     writtenChecksum: typeof checksum === 'string' ? checksum : null,
     follows: follows === null ? null : isLink(follows) ? follows : undefined,
   }
+}
+
+/** The package a failed import could not find (`kysely`), or `null` if it failed for another reason. */
+function missingPackage(error: unknown): string | null {
+  const { code, message } = error as { code?: unknown; message?: unknown }
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return null
+  const [, name] = /(?:package|module) '((?:@[^/']+\/)?[^/'.][^/']*)/.exec(String(message)) ?? []
+  return name ?? null
 }
 
 function isLink(value: unknown): value is MigrationLink {

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg'
 import { MigratorError } from '../errors.js'
 import type { TargetSpec } from '../settings.js'
+import { sendCancelRequest, dropConnection } from './cancel-request.js'
 import { connectHint, describeConnectError } from './database-errors.js'
 import { PGlitePool } from './pglite-pool.js'
 import { createPGlite } from './pglite-template.js'
@@ -25,11 +26,14 @@ export interface Target {
    */
   readonly pooler: PoolerEvidence | null
   /**
-   * Cancels whatever statement the backend `pid` is running, from a separate
-   * connection (as psql's Ctrl-C does); its transaction then rolls back.
-   * A no-op on PGlite, which runs in this process and cannot be interrupted mid-statement.
+   * Cancels the statement the tool's connection is running, with the
+   * connection's own cancel key (see `sendCancelRequest`); its transaction
+   * then rolls back. A no-op on PGlite, which runs in this process and cannot
+   * be interrupted mid-statement.
    */
-  cancelBackend(pid: number): Promise<void>
+  cancel(): Promise<void>
+  /** Drops the tool's connection at once, for when a cancel cannot reach the server. */
+  disconnect(): void
   close(): Promise<void>
 }
 
@@ -68,6 +72,9 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
     connectionTimeoutMillis: options.connectTimeoutMs,
     application_name: options.applicationName ?? 'schema-migrate',
     max: 1,
+    // The client notices a silent network too, not only the server (see sessionSettings).
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   })
   // An idle client whose server went away emits 'error'; without a listener node exits. The next query reports it.
   pool.on('error', () => {})
@@ -87,24 +94,19 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
     })
   }
   const sessionSetup = pooler === null && options.ownTimeouts ? options.ownTimeouts : null
-  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new SingleStatementPool(pool, sessionSetup) }) })
-  const cancelBackend = async (pid: number) => {
-    const client = new pg.Client({ connectionString: spec.url, connectionTimeoutMillis: options.connectTimeoutMs })
-    client.on('error', () => {})
-    try {
-      await client.connect()
-      await client.query({ text: 'SELECT pg_cancel_backend($1)', values: [pid] })
-    } finally {
-      await client.end().catch(() => {})
-    }
+  const statementPool = new SingleStatementPool(pool, sessionSetup)
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: statementPool }) })
+  const cancel = async () => {
+    await Promise.all(statementPool.checkedOut().map((client) => sendCancelRequest(client, options.connectTimeoutMs)))
   }
+  const disconnect = () => statementPool.checkedOut().forEach(dropConnection)
   const close = async () => {
     await db.destroy()
     // Kysely ends the pool only if it ever used it; a run refused before its first query did not,
     // and the idle probe connection would then hold the process open.
     if (!(pool as pg.Pool & { ended?: boolean }).ended) await pool.end()
   }
-  return { db, spec, pooler, cancelBackend, close }
+  return { db, spec, pooler, cancel, disconnect, close }
 }
 
 /**
@@ -123,6 +125,35 @@ async function detectPooler(client: pg.PoolClient): Promise<PoolerEvidence | nul
 }
 
 /**
+ * The session the tool works in, whatever the role, the database or the URL
+ * set: its own statements bounded, nothing that ends it from outside while it
+ * works, DDL text read the one way `schema:plan` wrote it, and a vanished
+ * client noticed by the server, which then rolls back and frees its locks.
+ */
+function sessionSettings(own: OwnStatementTimeouts): Record<string, string> {
+  return {
+    lock_timeout: own.lockTimeout,
+    statement_timeout: own.statementTimeout,
+    // PostgreSQL 17+ and 14+: would end a long migration, or the session between retries.
+    transaction_timeout: '0',
+    idle_session_timeout: '0',
+    // The tool never idles inside a transaction; if it does, it is gone, and its locks must not stay.
+    idle_in_transaction_session_timeout: '10s',
+    // PostgreSQL 14+: a long statement (a lock wait, an index build) ends if the client has gone;
+    // keepalives make a silent network count as gone within about 25 s.
+    client_connection_check_interval: '5s',
+    tcp_keepalives_idle: '10',
+    tcp_keepalives_interval: '5',
+    tcp_keepalives_count: '3',
+    // `'C:\new'` in a default means what it says only with standard strings; dates and intervals
+    // in defaults are written and read back in PostgreSQL's default styles.
+    standard_conforming_strings: 'on',
+    DateStyle: 'ISO, MDY',
+    IntervalStyle: 'postgres',
+  }
+}
+
+/**
  * node-postgres sends a query without parameters over the simple protocol,
  * which runs any number of `;`-separated statements. Every query here goes
  * over the extended protocol instead, which runs exactly one: a declared
@@ -132,6 +163,7 @@ class SingleStatementPool implements PostgresPool {
   readonly #pool: pg.Pool
   readonly #ownTimeouts: OwnStatementTimeouts | null
   readonly #prepared = new WeakSet<pg.PoolClient>()
+  readonly #checkedOut = new Set<pg.PoolClient>()
 
   constructor(pool: pg.Pool, ownTimeouts: OwnStatementTimeouts | null) {
     this.#pool = pool
@@ -145,16 +177,19 @@ class SingleStatementPool implements PostgresPool {
     // failing with its SQLSTATE. The pool only listens on idle clients.
     if (client.listenerCount('error') === 0) client.on('error', () => {})
     if (this.#ownTimeouts && !this.#prepared.has(client)) {
+      const settings = sessionSettings(this.#ownTimeouts)
       // Session-level, so they outrank a role's, a database's or the URL's settings; transaction-local
-      // settings (a migration's DDL timeouts) still override them inside each transaction.
-      // transaction_timeout (PostgreSQL 17+) would end a long migration transaction, so it is lifted.
+      // settings (a migration's DDL timeouts) still override them inside each transaction. Settings an
+      // older server lacks are left out.
       await client.query({
-        text: `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false),
-                      (SELECT set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = 'transaction_timeout')`,
-        values: [this.#ownTimeouts.lockTimeout, this.#ownTimeouts.statementTimeout],
+        text: `SELECT set_config(v.name, v.value, false)
+                 FROM unnest($1::text[], $2::text[]) AS v(name, value)
+                WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_settings s WHERE s.name = v.name)`,
+        values: [Object.keys(settings), Object.values(settings)],
       })
       this.#prepared.add(client)
     }
+    this.#checkedOut.add(client)
     return {
       query: ((text: unknown, values?: readonly unknown[]) => {
         if (typeof text !== 'string') return client.query(text as pg.Submittable) // a cursor (streamQuery)
@@ -162,8 +197,16 @@ class SingleStatementPool implements PostgresPool {
         const config = { text, values: values ? [...values] : [], queryMode: 'extended' }
         return client.query(config as pg.QueryConfig)
       }) as unknown as PostgresPoolClient['query'],
-      release: (destroy?: boolean) => client.release(destroy),
+      release: (destroy?: boolean) => {
+        this.#checkedOut.delete(client)
+        client.release(destroy)
+      },
     }
+  }
+
+  /** The connections in use now: what a cancel or a disconnect acts on. */
+  checkedOut(): pg.PoolClient[] {
+    return [...this.#checkedOut]
   }
 
   end(): Promise<void> {
@@ -197,7 +240,7 @@ async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promis
     })
   }
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
-  return { db, spec, pooler: null, cancelBackend: async () => {}, close: () => db.destroy() }
+  return { db, spec, pooler: null, cancel: async () => {}, disconnect: () => {}, close: () => db.destroy() }
 }
 
 function errorText(error: unknown): string {

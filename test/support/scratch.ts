@@ -5,8 +5,10 @@ import { REPO } from './cli.js'
 
 /**
  * A scratch folder for one test file, removed afterwards. It lives inside the
- * repository (`.tmp/`, git-ignored) so that generated migrations written there
- * resolve `kysely` and the CLI resolves `tsx`, as they do in a project.
+ * repository (`.tmp/`, git-ignored) so that a CLI started there resolves
+ * `tsx` (`node --import tsx` looks from the working directory). Generated
+ * migrations need no such help: they get `kysely` from the application
+ * wherever they are (`test/generated-migrations.test.ts`).
  */
 export function useScratchDir(prefix: string): () => string {
   let dir: string | undefined

@@ -32,12 +32,12 @@ export async function holdLock(url: string, statement = 'SELECT * FROM call_log 
 }
 
 /** The backend pid of schema:apply once one of its statements waits for a lock. */
-export async function waitForBlockedApply(url: string, timeoutMs = 20_000): Promise<number> {
+export async function waitForBlockedApply(url: string, timeoutMs = 60_000): Promise<number> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     const rows = await query<{ pid: number }>(
       url,
-      `SELECT pid FROM pg_stat_activity WHERE application_name = 'schema-migrate' AND wait_event_type = 'Lock'`,
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schema-migrate' AND wait_event_type = 'Lock'`,
     )
     if (rows[0]) return rows[0].pid
     await new Promise((resolve) => setTimeout(resolve, 25))

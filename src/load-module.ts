@@ -1,0 +1,104 @@
+import { lstatSync, mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { Jiti } from 'jiti'
+
+/**
+ * Imports a module the user wrote or generated: `schema.config.ts`, the
+ * schema, a generated migration.
+ *
+ * JavaScript goes through Node's own `import()` (the migrate image runs
+ * compiled JavaScript and never loads a compiler). TypeScript goes through
+ * jiti, the loader c12 and kysely-ctl use for the same job: an application
+ * runs `kysely-schema-migrate plan` on its `.ts` files without adding a loader
+ * of its own. jiti is loaded only when a TypeScript file is.
+ */
+
+const TYPESCRIPT = /\.(c|m)?ts$/
+
+export interface ImportOptions {
+  /**
+   * Resolve `kysely` from this folder (the application) instead of from the
+   * module's own folder: generated migrations import it, and a migrations
+   * folder outside the application's tree (a shared folder, a scratch folder)
+   * could not find it otherwise.
+   */
+  readonly kyselyFrom?: string
+}
+
+export async function importModule(file: string, options: ImportOptions = {}): Promise<Record<string, unknown>> {
+  if (!TYPESCRIPT.test(file)) return (await import(pathToFileURL(file).href)) as Record<string, unknown>
+  const jiti = await loader(options.kyselyFrom === undefined ? null : kyselyEntry(options.kyselyFrom))
+  return (await jiti.import(file)) as Record<string, unknown>
+}
+
+const loaders = new Map<string | null, Promise<Jiti>>()
+
+function loader(kysely: string | null): Promise<Jiti> {
+  let jiti = loaders.get(kysely)
+  if (!jiti) {
+    jiti = import('jiti').then(({ createJiti }) =>
+      createJiti(import.meta.url, {
+        ...(kysely === null ? {} : { alias: { kysely } }),
+        fsCache: privateCacheDir(),
+        // Loaded by Node itself, not re-compiled: the same Kysely instance this process already runs.
+        nativeModules: ['kysely'],
+        // Exports as the module wrote them: a config file without a default export has none.
+        interopDefault: false,
+      }),
+    )
+    loaders.set(kysely, jiti)
+  }
+  return jiti
+}
+
+/**
+ * Where jiti keeps what it compiled, between runs. Its default is a temporary
+ * folder every user of the machine shares, where another user could read a
+ * compiled config file (and a password written in it) or plant a file under
+ * the name jiti then loads. This one belongs to the user alone: created 0700,
+ * and used only if it is a real folder this user owns that nobody else can
+ * enter; otherwise nothing is cached (slower, never unsafe).
+ */
+function privateCacheDir(): string | false {
+  const uid = process.getuid?.()
+  const dir = path.join(os.tmpdir(), `kysely-schema-migrate-${uid ?? 'user'}`)
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const folder = lstatSync(dir)
+    if (!folder.isDirectory()) return false
+    if (uid !== undefined && (folder.uid !== uid || (folder.mode & 0o077) !== 0)) return false
+    return dir
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The entry file of the `kysely` that `appDir` resolves. When it is the same
+ * package this process runs (the usual case: Kysely is our peer dependency),
+ * its ES module entry, which Node shares with this process instead of
+ * loading a second copy; otherwise the application's CommonJS entry. Falls
+ * back to this process's own Kysely if the application has none.
+ */
+function kyselyEntry(appDir: string): string {
+  const ownCommonJs = createRequire(import.meta.url).resolve('kysely')
+  let apps: string
+  try {
+    apps = createRequire(path.join(appDir, 'package.json')).resolve('kysely')
+  } catch {
+    apps = ownCommonJs
+  }
+  // `import.meta.resolve` is missing where a bundler or test runner rewrote this module.
+  const ownModule = typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('kysely')) : null
+  const canShare = (process.features as { require_module?: boolean }).require_module === true
+  return canShare && ownModule !== null && packageDir(apps) === packageDir(ownModule) ? ownModule : apps
+}
+
+function packageDir(entry: string): string {
+  const marker = `${path.sep}node_modules${path.sep}kysely${path.sep}`
+  const at = entry.lastIndexOf(marker)
+  return at === -1 ? entry : entry.slice(0, at + marker.length)
+}
