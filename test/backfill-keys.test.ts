@@ -151,7 +151,7 @@ describe('the pace of batches', () => {
     expect(pace.size).toBe(500)
   })
 
-  it('is set by flag, then SCHEMA_BACKFILL_* environment, then the defaults', () => {
+  it('is set by flag, then SCHEMA_BACKFILL_* environment, then the config file, then the defaults', () => {
     const env = {
       SCHEMA_BACKFILL_BATCH_TARGET: '250ms',
       SCHEMA_BACKFILL_BATCH_MIN: '10',
@@ -164,6 +164,13 @@ describe('the pace of batches', () => {
     const resolve = (flags = {}) => resolveSettings({ env: { ...env, DATABASE_URL: 'postgres://u@h/db' }, flags, cwd: '/' }).backfill
     expect(resolve()).toEqual({ batchTargetMs: 250, batchMin: 10, batchMax: 900, pauseMs: 1_000, maxRowsPerSecond: 5_000, statementTimeout: '3s', lockWaitMs: 120_000 })
     expect(resolve({ batchMax: '50', batchPause: '0', maxRate: '0', lockWait: '5s' })).toMatchObject({ batchMax: 50, pauseMs: 0, maxRowsPerSecond: null, lockWaitMs: 5_000 })
+    const config = {
+      file: '/app/schema.config.ts',
+      values: { backfillBatchTarget: '50ms', backfillBatchMax: 700, backfillPause: '5ms', backfillMaxRate: 100, backfillLockWait: '1s' },
+    }
+    expect(resolveSettings({ env: { DATABASE_URL: 'postgres://u@h/db', SCHEMA_BACKFILL_PAUSE: '7ms' }, flags: { maxRate: '0' }, config, cwd: '/' }).backfill).toEqual({
+      batchTargetMs: 50, batchMin: 100, batchMax: 700, pauseMs: 7, maxRowsPerSecond: null, statementTimeout: '10s', lockWaitMs: 1_000,
+    })
     expect(resolveSettings({ env: { DATABASE_URL: 'postgres://u@h/db' }, flags: {}, cwd: '/' }).backfill).toEqual({
       batchTargetMs: 100, batchMin: 100, batchMax: 50_000, pauseMs: 0, maxRowsPerSecond: null, statementTimeout: '10s', lockWaitMs: 10_000,
     })
