@@ -53,7 +53,8 @@ async function waitingBackfill(url: string): Promise<number> {
   return pid
 }
 
-describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfill on PostgreSQL', () => {
+// Generous bounds: these tests wait on processes and on each other's load; a busy machine slows all of them.
+describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfill on PostgreSQL', { timeout: 120_000 }, () => {
   /** A new database, dropped when the test ends (tests here run concurrently, each on its own). */
   const freshDatabase = async ({ onTestFinished }: TestContext) => {
     const database = await createDatabase()
@@ -102,14 +103,15 @@ describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfil
     await midRun(url)
     run.child.kill('SIGKILL')
     expect((await run.result).signal).toBe('SIGKILL')
+    // Its backend ends once it finds the client gone, rolling back the batch it had open.
+    await eventually(async () => (await lingering(url)).length === 0, 'the killed run has no session left')
     const saved = await progressOf(url)
     expect(saved?.finished_at).toBeNull()
     expect(saved?.rows_done).toBeGreaterThan(0)
     // What the killed run committed is exactly what its progress row says.
     expect((await outcomeOf(url, 0)).updates).toBe(saved?.rows_done)
 
-    // The killed run's connection may outlive it briefly; its lock goes with it.
-    const rerun = await runInProcess(['backfill', ...flags({ 'lock-wait': '30s' })])
+    const rerun = await runInProcess(['backfill', ...flags()])
     expect(rerun.code).toBe(0)
     expect(rerun.stdout).toContain(`call_log_duration_sec: resuming after id=${saved?.last_key?.[0]} (${saved?.rows_done.toLocaleString('en')} rows filled before)`)
     const outcome = await outcomeOf(url, needed)
@@ -127,12 +129,12 @@ describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfil
     const exitMs = performance.now() - signalled
 
     expect(result.code).toBe(143)
-    expect(exitMs).toBeLessThan(3_000)
+    expect(exitMs).toBeLessThan(5_000)
     expect(result.stderr).toMatch(
       /^BACKFILL FAILED: \[backfill\] backfill call_log_duration_sec: interrupted during its walk after id=\d+; the open batch was rolled back, and the progress of every committed batch is saved$/m,
     )
     expect(result.stdout + result.stderr).not.toMatch(SUCCESS_WORDING)
-    expect(await lingering(url)).toEqual([])
+    await eventually(async () => (await lingering(url)).length === 0, 'the interrupted run has no session left', 2_000)
     const saved = await progressOf(url)
     expect(saved).toMatchObject({ finished_at: null })
     expect(saved?.rows_done).toBeGreaterThan(0)
@@ -155,7 +157,7 @@ describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfil
       run.child.kill('SIGTERM')
       const result = await run.result
       expect(result.code).toBe(143)
-      expect(performance.now() - signalled).toBeLessThan(3_000)
+      expect(performance.now() - signalled).toBeLessThan(5_000)
       expect(result.stderr).toMatch(/BACKFILL FAILED: \[backfill\] backfill call_log_duration_sec: interrupted during its walk after id=5000;/)
       expect((await progressOf(url))?.last_key).toEqual(['5000'])
     } finally {
@@ -168,17 +170,21 @@ describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfil
     const holder = await holdLock(url, 'SELECT * FROM call_log WHERE id BETWEEN 5001 AND 5100 FOR UPDATE')
     const heldAt = performance.now()
     const run = runInProcess(['backfill', ...flags({ 'lock-timeout': '2s', 'lock-retries': '3' })])
+    const app = new pg.Client({ connectionString: url })
+    await app.connect()
     await waitingBackfill(url)
-    // The job waits for row 5001 alone: a row after it, which it will fill next, is free for the application.
+    // The job waits for row 5001 alone: a row after it, which it will fill next, is free for the application
+    // (were it held, this update would wait up to the job's lock_timeout of 2 s).
     const appStarted = performance.now()
-    await query(url, `UPDATE call_log SET status = 'app' WHERE id = 5201`)
+    await app.query(`UPDATE call_log SET status = 'app' WHERE id = 5201`)
     const appMs = performance.now() - appStarted
+    await app.end()
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 3_000 - (performance.now() - heldAt))))
     await holder.release()
     const result = await run
 
     expect(result.code).toBe(0)
-    expect(appMs).toBeLessThan(500)
+    expect(appMs).toBeLessThan(1_000)
     expect(result.stdout).toContain('call_log_duration_sec: row id=5001 is held by another session; the next batch waits for it first')
     expect(result.ms).toBeGreaterThan(3_000)
     const outcome = await outcomeOf(url, needed)

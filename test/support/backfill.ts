@@ -94,7 +94,7 @@ export async function progressOf(url: string, name = 'call_log_duration_sec'): P
 }
 
 /** Polls until `condition` holds. */
-export async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+export async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (await condition()) return
