@@ -370,6 +370,20 @@ describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfil
     expect((await runInProcess(['backfill', '--schema', changed, ...flags()])).stdout).toContain('finished earlier')
   })
 
+  it('on a terminal, a progress bar (rows walked of the estimate, rate, time left), cleared before each line', async (context) => {
+    const { flags } = await setUp(context, 20_000)
+    const result = await runInProcess(['backfill', ...flags(THROTTLED)], { terminal: true })
+    expect(result.code).toBe(0)
+    const bars = result.status.filter((line) => line !== '')
+    expect(bars.length).toBeGreaterThan(0)
+    for (const bar of bars) {
+      expect(bar).toMatch(/^call_log_duration_sec \[[#-]{20}\] \d+% [\d,]+\/~[\d,]+ rows walked · [\d,]+ filled · [\d,]+ rows\/s · (about \S+ left|time left unknown)$/)
+    }
+    // The bar is cleared before the lines that follow it, and plain progress lines are left to logs.
+    expect(result.status.at(-1)).toBe('')
+    expect(result.stdout).not.toMatch(/\d+% [\d,]+\/~/)
+  })
+
   it('--json prints one JSON event per line, ending with the outcome', async (context) => {
     const { flags } = await setUp(context, 2_000)
     const ok = await runInProcess(['backfill', '--json', ...flags()])
