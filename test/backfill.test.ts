@@ -152,6 +152,8 @@ describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfil
     const holder = await holdLock(url, 'SELECT * FROM call_log WHERE id = 5001 FOR UPDATE')
     try {
       const run = startCli(['backfill', ...flags({ 'lock-timeout': '60s' })], PRODUCTION)
+      // The rows before the held one are filled and recorded; then it waits for that row alone.
+      await eventually(async () => (await progressOf(url))?.last_key?.[0] === '5000', 'the rows before the held one are filled')
       await waitingBackfill(url)
       const signalled = performance.now()
       run.child.kill('SIGTERM')
