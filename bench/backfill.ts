@@ -254,14 +254,14 @@ function report({ rows, clients, writeEveryMs, phases, alone, versions: v }: Res
   const [steady, update, ...jobs] = phases
   const [updateAlone, jobAlone] = alone
   const aloneRatio = updateAlone && jobAlone ? jobAlone.ms / updateAlone.ms : Number.NaN
-  const targets = jobs.flatMap((job) => {
-    const p99Ratio = steady ? job.p99 / steady.p99 : Number.NaN
-    const timeRatio = update ? job.jobMs / update.jobMs : Number.NaN
-    return [
-      `| ${job.label}: application write p99 within 2x of steady state | ${steady ? `${ms(job.p99)} vs ${ms(steady.p99)} (${p99Ratio.toFixed(2)}x)` : 'n/a'} | ${p99Ratio <= 2 ? 'yes' : '**no**'} |`,
-      `| ${job.label}: total time within 3x of one UPDATE (under the same load) | ${update ? `${ms(job.jobMs)} vs ${ms(update.jobMs)} (${timeRatio.toFixed(2)}x)` : 'n/a'} | ${timeRatio <= 3 ? 'yes' : '**no**'} |`,
-    ]
-  })
+  // The targets are for the defaults; the paused run shows what a pause buys and costs.
+  const job = jobs[0]
+  const p99Ratio = steady && job ? job.p99 / steady.p99 : Number.NaN
+  const timeRatio = update && job ? job.jobMs / update.jobMs : Number.NaN
+  const targets = [
+    `| application write p99 during schema:backfill (defaults) within 2x of steady state | ${steady && job ? `${ms(job.p99)} vs ${ms(steady.p99)} (${p99Ratio.toFixed(2)}x)` : 'n/a'} | ${p99Ratio <= 2 ? 'yes' : '**no**'} |`,
+    `| schema:backfill (defaults) total time within 3x of one UPDATE, under the same load | ${update && job ? `${ms(job.jobMs)} vs ${ms(update.jobMs)} (${timeRatio.toFixed(2)}x)` : 'n/a'} | ${timeRatio <= 3 ? 'yes' : '**no**'} |`,
+  ]
   return `## 5. schema:backfill against one UPDATE, on ${rows.toLocaleString('en')} rows under application writes
 
 Measured by \`npm run bench:backfill\` (bench/backfill.ts; \`BENCH_BACKFILL_ROWS\`
