@@ -1,4 +1,4 @@
-import { c, table } from '../src/dsl/index.js'
+import { backfill, c, table } from '../src/dsl/index.js'
 
 /**
  * One row per phone call.
@@ -6,8 +6,8 @@ import { c, table } from '../src/dsl/index.js'
  * `started_at`, `ended_at` and `duration_sec` arrived with migration 109 and
  * `summary_status` with 110. They are nullable and have no default, so adding
  * them is a catalog-only change: no table rewrite, and the ACCESS EXCLUSIVE
- * lock is held for milliseconds. Existing rows are backfilled by a background
- * job, never inside the migration.
+ * lock is held for milliseconds. Existing rows are filled afterwards by
+ * `schema:backfill` (below), never inside the migration.
  */
 export const callLog = table('call_log', {
   id: c.bigserial().primaryKey(),
@@ -20,4 +20,13 @@ export const callLog = table('call_log', {
   ended_at: c.timestamptz(),
   duration_sec: c.integer(),
   summary_status: c.text(),
+})
+
+/**
+ * `duration_sec` of the calls made before migration 109: whole seconds from
+ * the two timings, where both are known. Calls without them stay NULL.
+ */
+export const callLogDurationSec = backfill('call_log_duration_sec', callLog, {
+  set: { duration_sec: 'floor(extract(epoch FROM ended_at - started_at))::integer' },
+  where: 'duration_sec IS NULL AND started_at IS NOT NULL AND ended_at IS NOT NULL',
 })

@@ -6,7 +6,7 @@
  * and, where there is one, the fix.
  */
 
-export type Stage = 'settings' | 'schema' | 'migrations' | 'connect' | 'introspect' | 'plan' | 'write' | 'lock' | 'apply' | 'assert'
+export type Stage = 'settings' | 'schema' | 'migrations' | 'connect' | 'introspect' | 'plan' | 'write' | 'lock' | 'apply' | 'assert' | 'backfill'
 
 export class MigratorError extends Error {
   override readonly name: string = 'MigratorError'

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import type { SchemaConfig } from './config/define-config.js'
 import type { LoadedConfig } from './config/load-config.js'
 import { parseDatabaseUrl } from './database-url.js'
 import { MigratorError } from './errors.js'
@@ -39,6 +40,25 @@ export interface Settings {
   readonly migrationsDir: string
   /** The application's folder: the config file's, or the working directory. */
   readonly appDir: string
+  /** How `schema:backfill` paces its batches. */
+  readonly backfill: BackfillSettings
+}
+
+/** `schema:backfill`'s pace; its batches wait for rows at most `timeouts.lockTimeout`, retried `lockRetries` times. */
+export interface BackfillSettings {
+  /** The duration each batch aims for; the batch size adapts to it. */
+  readonly batchTargetMs: number
+  /** The fewest and most rows a batch walks. */
+  readonly batchMin: number
+  readonly batchMax: number
+  /** Rest between batches. */
+  readonly pauseMs: number
+  /** Rows updated per second at most; `null` for no limit. */
+  readonly maxRowsPerSecond: number | null
+  /** PostgreSQL duration bounding each statement of a batch. */
+  readonly statementTimeout: string
+  /** How long to wait for another runner's lock on the same backfill. */
+  readonly lockWaitMs: number
 }
 
 export interface SettingsInput {
@@ -52,6 +72,12 @@ export interface SettingsInput {
     readonly connectTimeout?: string | undefined
     readonly schema?: string | undefined
     readonly migrations?: string | undefined
+    readonly batchTarget?: string | undefined
+    readonly batchMin?: string | undefined
+    readonly batchMax?: string | undefined
+    readonly batchPause?: string | undefined
+    readonly maxRate?: string | undefined
+    readonly batchTimeout?: string | undefined
   }
   /** `schema.config.ts`, if there is one. Its paths are relative to itself. */
   readonly config?: LoadedConfig | null | undefined
@@ -75,6 +101,12 @@ export const DEFAULTS = {
   schemaPath: 'schema/index.ts',
   migrationsDir: 'generated-migrations',
   pgliteDir: '.pglite',
+  backfillBatchTarget: '100ms',
+  backfillBatchMin: 100,
+  backfillBatchMax: 50_000,
+  backfillPause: '0',
+  backfillStatementTimeout: '10s',
+  backfillLockWait: '10s',
 } as const
 
 export function resolveSettings({ env, flags, config, cwd }: SettingsInput): Settings {
@@ -118,6 +150,7 @@ export function resolveSettings({ env, flags, config, cwd }: SettingsInput): Set
     schemaPath: pathSetting(flags.schema, env.SCHEMA_MODULE, file.schema, DEFAULTS.schemaPath),
     migrationsDir: pathSetting(flags.migrations, env.SCHEMA_MIGRATIONS_DIR, file.migrations, DEFAULTS.migrationsDir),
     appDir,
+    backfill: resolveBackfillSettings(flags, env, file),
   }
 
   /** Flag and environment paths are relative to the working directory; the config file's and the defaults to the application. */
@@ -126,6 +159,44 @@ export function resolveSettings({ env, flags, config, cwd }: SettingsInput): Set
     if (fromEnv) return path.resolve(cwd, fromEnv)
     return path.resolve(appDir, fromConfig ?? fallback)
   }
+}
+
+function resolveBackfillSettings(flags: SettingsInput['flags'], env: SettingsInput['env'], file: SchemaConfig): BackfillSettings {
+  const batchMin = wholeNumber('backfill batch minimum', flags.batchMin ?? env.SCHEMA_BACKFILL_BATCH_MIN ?? file.backfillBatchMin?.toString(), DEFAULTS.backfillBatchMin, '--batch-min / SCHEMA_BACKFILL_BATCH_MIN / backfillBatchMin')
+  const batchMax = wholeNumber('backfill batch maximum', flags.batchMax ?? env.SCHEMA_BACKFILL_BATCH_MAX ?? file.backfillBatchMax?.toString(), DEFAULTS.backfillBatchMax, '--batch-max / SCHEMA_BACKFILL_BATCH_MAX / backfillBatchMax')
+  if (batchMin < 1 || batchMax < batchMin) {
+    throw new MigratorError('settings', `backfill batch sizes ${batchMin} to ${batchMax} are not a range of at least one row`, {
+      hint: 'set --batch-min / SCHEMA_BACKFILL_BATCH_MIN to 1 or more and --batch-max / SCHEMA_BACKFILL_BATCH_MAX to at least that',
+    })
+  }
+  const maxRate = wholeNumber('backfill rate limit', flags.maxRate ?? env.SCHEMA_BACKFILL_MAX_RATE ?? file.backfillMaxRate?.toString(), 0, '--max-rate / SCHEMA_BACKFILL_MAX_RATE / backfillMaxRate')
+  const targetMs = durationMs(duration('backfill batch target', flags.batchTarget ?? env.SCHEMA_BACKFILL_BATCH_TARGET ?? file.backfillBatchTarget ?? DEFAULTS.backfillBatchTarget, '--batch-target / SCHEMA_BACKFILL_BATCH_TARGET / backfillBatchTarget'))
+  if (targetMs === 0) {
+    throw new MigratorError('settings', 'backfill batch target is 0', { hint: 'set --batch-target / SCHEMA_BACKFILL_BATCH_TARGET to e.g. 100ms' })
+  }
+  return {
+    batchTargetMs: targetMs,
+    batchMin,
+    batchMax,
+    pauseMs: durationMs(duration('backfill pause', flags.batchPause ?? env.SCHEMA_BACKFILL_PAUSE ?? file.backfillPause ?? DEFAULTS.backfillPause, '--batch-pause / SCHEMA_BACKFILL_PAUSE / backfillPause')),
+    maxRowsPerSecond: maxRate === 0 ? null : maxRate,
+    statementTimeout: duration(
+      'backfill statement timeout',
+      flags.batchTimeout ?? env.SCHEMA_BACKFILL_STATEMENT_TIMEOUT ?? file.backfillStatementTimeout ?? DEFAULTS.backfillStatementTimeout,
+      '--batch-timeout / SCHEMA_BACKFILL_STATEMENT_TIMEOUT / backfillStatementTimeout',
+    ),
+    lockWaitMs: durationMs(duration('backfill lock wait', flags.lockWait ?? env.SCHEMA_BACKFILL_LOCK_WAIT ?? file.backfillLockWait ?? DEFAULTS.backfillLockWait, '--lock-wait / SCHEMA_BACKFILL_LOCK_WAIT / backfillLockWait')),
+  }
+}
+
+/** A count setting: digits only (`1e3` and `-1` are refused), at most 10,000,000. */
+function wholeNumber(what: string, text: string | undefined, fallback: number, where: string): number {
+  if (text === undefined) return fallback
+  const value = Number(text.trim())
+  if (!/^\d+$/.test(text.trim()) || value > 10_000_000) {
+    throw new MigratorError('settings', `${what} "${text}" is not a whole number from 0 to 10000000`, { hint: `set ${where} to e.g. ${fallback || 1000}` })
+  }
+  return value
 }
 
 interface UrlSource {

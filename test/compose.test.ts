@@ -53,11 +53,12 @@ describe('compose files', () => {
   it('production takes the database URL from a secret and runs released images', async () => {
     const { merged } = await configs()
     const services = merged.services ?? {}
-    for (const name of ['migrate', 'api', 'calls', 'worker']) {
+    for (const name of ['migrate', 'backfill', 'api', 'calls', 'worker']) {
       expect(services[name]?.environment).toMatchObject({ DATABASE_URL: '', DATABASE_URL_FILE: '/run/secrets/database_url' })
       expect(services[name]?.secrets).toEqual(['database_url'])
     }
     expect(services.migrate?.image).toBe(PROD_ENV.MIGRATE_IMAGE)
+    expect(services.backfill?.image).toBe(PROD_ENV.MIGRATE_IMAGE)
     expect(services.db?.ports).toBeUndefined()
   })
 
@@ -74,13 +75,28 @@ describe('compose files', () => {
     if (services.api) services.api.depends_on = { migrate: { condition: 'service_started' }, redis: { condition: 'service_healthy' } }
     if (services.worker) services.worker.environment = { RUN_MIGRATIONS_ON_START: '1' }
     if (services.db) services.db.ports = ['5432:5432']
+    if (services.backfill) {
+      services.backfill.restart = 'on-failure'
+      services.backfill.depends_on = { migrate: { condition: 'service_started' } }
+    }
+    if (services.calls) services.calls.depends_on = { ...(services.calls.depends_on as object), backfill: { condition: 'service_completed_successfully' } }
     expect(invariantProblems(broken, cmd)).toEqual([
       'migrate: restart is "on-failure", must be "no"',
       'api: must wait for migrate with condition service_completed_successfully',
       'worker: RUN_MIGRATIONS_ON_START must be "0"',
+      'backfill: restart is "on-failure", must be "on-failure:N" (bounded)',
+      'backfill: must wait for migrate with condition service_completed_successfully',
+      'calls: must not wait for backfill (the applications start while it runs)',
       'db: must not publish a port',
     ])
+    const applying = structuredClone(base)
+    if (applying.services?.backfill) applying.services.backfill.command = undefined
+    expect(invariantProblems(applying, cmd)).toEqual([
+      'expected one migrate service, found: migrate, backfill',
+      'backfill: runs ["node","dist/src/cli/bin.js","apply"], not schema backfill',
+    ])
     expect(invariantProblems(base, ['node', 'dist/src/cli/bin.js', 'verify'])).toEqual([
+      'expected one migrate service, found: none',
       'migrate: runs ["node","dist/src/cli/bin.js","verify"], not schema apply',
     ])
   })

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadComposeFile } from './support/compose.js'
 import { createDatabase } from './support/database.js'
 import { installedPackages, parseDockerfile, type ReplayedImage, replayDockerfile } from './support/dockerfile.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
@@ -92,6 +93,27 @@ describe('the migrate image', () => {
       const verify = await runImage({ DATABASE_URL: database.url }, ['node', 'dist/src/cli/bin.js', 'verify'])
       expect(verify.code).toBe(0)
     } finally {
+      await database.drop()
+    }
+  })
+
+  it.runIf(enabledTargets().includes('postgres'))('the compose backfill service runs in it: after the CMD, its command fills duration_sec', async () => {
+    const database = await createDatabase()
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    try {
+      await client.query(pre109(100))
+      expect((await runImage({ DATABASE_URL: database.url })).code).toBe(0)
+      await client.query(`UPDATE call_log SET started_at = timestamptz '2024-01-01', ended_at = timestamptz '2024-01-01' + interval '90.5 seconds'`)
+
+      const command = (await loadComposeFile('docker-compose.yml', {})).services?.backfill?.command as string[]
+      const result = await runImage({ DATABASE_URL: database.url }, command)
+      expect(result.stderr).toBe('')
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain('Backfills: 1 finished and checked (call_log_duration_sec: 100 rows filled)')
+      expect((await client.query('SELECT DISTINCT duration_sec FROM call_log')).rows).toEqual([{ duration_sec: 90 }])
+    } finally {
+      await client.end()
       await database.drop()
     }
   })

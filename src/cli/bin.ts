@@ -5,7 +5,7 @@ import { main, unsettledLines } from './main.js'
  * Process entry: the only place that touches stdout, stderr, signals and the
  * exit code.
  *
- * Commands that change the database (`apply`) arm SIGINT and SIGTERM just
+ * Commands that change the database (`apply`, `backfill`) arm SIGINT and SIGTERM just
  * before they connect: from then on a signal aborts the run instead of killing
  * the process, so apply cancels its running statement, rolls back the open
  * transaction and exits non-zero (130 or 143). A second signal exits at once;
@@ -40,6 +40,7 @@ const code = await main(
   {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
+    ...(process.stderr.isTTY ? { status: (text: string) => process.stderr.write(`\r\x1b[2K${text}`) } : {}),
   },
   { signal: controller.signal, arm },
 )

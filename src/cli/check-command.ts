@@ -1,4 +1,6 @@
 import path from 'node:path'
+import { inspectionProblem } from '../backfill/inspect.js'
+import { loadBackfills } from '../backfill/load.js'
 import { type CheckResult, checkMigrations, inSync } from '../check/check.js'
 import { findDuplicateColumns } from '../check/duplicate-columns.js'
 import { describeChange } from '../diff/describe.js'
@@ -19,6 +21,7 @@ import { count } from './render.js'
 export async function runCheck(options: CommandOptions, io: Io): Promise<number> {
   const { settings } = options
   const declared = await loadSchema(settings.schemaPath)
+  const backfills = await loadBackfills(settings.schemaPath)
   const migrations = await loadMigrations(settings.migrationsDir, { appDir: settings.appDir })
   // The embedded database starts (WebAssembly compile, initdb) while the source scan below runs.
   const opening = openTarget(
@@ -35,8 +38,14 @@ export async function runCheck(options: CommandOptions, io: Io): Promise<number>
     })
   }
   let result: CheckResult
+  const backfillProblems: { subject: string; problem: string }[] = []
   try {
     result = await checkMigrations({ db: target.db, declared, migrations })
+    // The declared backfills' SQL, planned on the replayed database: a typo fails here, not after a deploy.
+    for (const backfill of result.drift.length === 0 && !result.replayFailure ? backfills : []) {
+      const problem = await inspectionProblem(target.db, backfill)
+      if (problem) backfillProblems.push({ subject: `backfill ${backfill.name}`, problem })
+    }
   } finally {
     await target.close()
   }
@@ -48,8 +57,9 @@ export async function runCheck(options: CommandOptions, io: Io): Promise<number>
       ? [{ subject: `${dir}/${result.replayFailure.migration}.ts`, problem: `fails to apply: ${result.replayFailure.message}` }]
       : []),
     ...result.drift.map((change) => ({ subject: subjectOf(change), problem: describeChange(change) })),
+    ...backfillProblems,
   ]
-  const ok = inSync(result)
+  const ok = inSync(result) && backfillProblems.length === 0
   if (options.json) {
     io.out(JSON.stringify({ inSync: ok, replayed: result.replayed, problems }, null, 2))
     return ok ? 0 : 2
@@ -68,6 +78,7 @@ export async function runCheck(options: CommandOptions, io: Io): Promise<number>
   if (result.integrity.length > 0 || result.replayFailure) {
     advice.push('restore edited, deleted or renamed migrations from version control')
   }
+  if (backfillProblems.length > 0) advice.push('fix the backfill declarations in schema/')
   io.out(`Fix: ${advice.join('; ')}.`)
   return 2
 }

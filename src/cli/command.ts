@@ -7,6 +7,8 @@ import { hintForDatabaseError, sqlStateOf } from '../target/database-errors.js'
 export interface Io {
   readonly out: (text: string) => void
   readonly err: (text: string) => void
+  /** Replaces the transient status line (a progress bar); present only when stderr is a terminal. `''` clears it. */
+  readonly status?: (text: string) => void
 }
 
 export interface CommandOptions {

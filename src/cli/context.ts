@@ -19,7 +19,7 @@ export interface CommandContext {
  * and only then is the target opened. Closes the target afterwards.
  */
 export async function withContext<T>(
-  options: CommandOptions & { readonly readMigrations: boolean; readonly handlesSignals?: boolean },
+  options: CommandOptions & { readonly readMigrations: boolean; readonly handlesSignals?: boolean; readonly applicationName?: string },
   io: Io,
   run: (context: CommandContext) => Promise<T>,
 ): Promise<T> {
@@ -34,6 +34,7 @@ export async function withContext<T>(
   }
   const target = await openTarget(settings.target, {
     connectTimeoutMs: settings.connectTimeoutMs,
+    ...(options.applicationName ? { applicationName: options.applicationName } : {}),
     ownTimeouts: { lockTimeout: settings.timeouts.lockTimeout, statementTimeout: OWN_STATEMENT_TIMEOUT },
   })
   try {

@@ -24,10 +24,12 @@ commands:
   verify    read-only: check the live target against schema/ (exit 2 on mismatch)
   check     CI drift check, offline: replay generated-migrations/ on a fresh embedded
             database; it must yield exactly schema/ (exit 2 on drift)
+  backfill  after apply: fill the columns schema/ declares backfills for, in short
+            throttled batches by primary key; resumes where it stopped; ends with a check
 
 options:
   --config <file>           the config file (default schema.config.ts, .mts, .js or .mjs here, if any)
-  --json                    machine-readable output on stdout (apply: one JSON event per line)
+  --json                    machine-readable output on stdout (apply, backfill: one JSON event per line)
   --dry-run                 (plan) write nothing
   --allow <codes>           (plan) plan steps with these hazards, comma-separated: ${HAZARD_CODES.join(', ')}
   --schema <path>           the module exporting \`schema\` (default schema/index.ts)
@@ -36,10 +38,18 @@ options:
   --lock-timeout <d>        per DDL statement (default $SCHEMA_LOCK_TIMEOUT or 5s)
   --statement-timeout <d>   per DDL statement (default $SCHEMA_STATEMENT_TIMEOUT or 0, no limit)
   --lock-retries <n>        retries after a lock timeout or deadlock (default $SCHEMA_LOCK_RETRIES or 3)
-  --lock-wait <d>           (apply) wait for another runner's migration lock (default $SCHEMA_APPLY_LOCK_WAIT or 60s)
-  --connect-timeout <d>     give up connecting after this long (default $SCHEMA_CONNECT_TIMEOUT or 10s)`
+  --lock-wait <d>           (apply) wait for another runner's migration lock (default $SCHEMA_APPLY_LOCK_WAIT or 60s);
+                            (backfill) for another runner of the same backfill (default $SCHEMA_BACKFILL_LOCK_WAIT or 10s)
+  --connect-timeout <d>     give up connecting after this long (default $SCHEMA_CONNECT_TIMEOUT or 10s)
+  --rerun <name>            (backfill) start this backfill again from the beginning, even if finished or changed
+  --batch-target <d>        (backfill) the duration each batch aims for (default $SCHEMA_BACKFILL_BATCH_TARGET or 100ms)
+  --batch-min <n>           (backfill) fewest rows a batch walks (default $SCHEMA_BACKFILL_BATCH_MIN or 100)
+  --batch-max <n>           (backfill) most rows a batch walks (default $SCHEMA_BACKFILL_BATCH_MAX or 50000)
+  --batch-pause <d>         (backfill) rest between batches (default $SCHEMA_BACKFILL_PAUSE or 0)
+  --max-rate <n>            (backfill) rows filled per second at most (default $SCHEMA_BACKFILL_MAX_RATE or 0, no limit)
+  --batch-timeout <d>       (backfill) statement_timeout of each batch (default $SCHEMA_BACKFILL_STATEMENT_TIMEOUT or 10s)`
 
-const COMMANDS = ['plan', 'apply', 'verify', 'check'] as const
+const COMMANDS = ['plan', 'apply', 'verify', 'check', 'backfill'] as const
 type Command = (typeof COMMANDS)[number]
 
 /** How the process entry hands over SIGINT/SIGTERM: `signal` aborts once `arm()` has installed the handlers. */
@@ -68,6 +78,13 @@ export async function main(argv: readonly string[], io: Io, signals: Signals): P
         'lock-retries': { type: 'string' },
         'lock-wait': { type: 'string' },
         'connect-timeout': { type: 'string' },
+        rerun: { type: 'string', multiple: true },
+        'batch-target': { type: 'string' },
+        'batch-min': { type: 'string' },
+        'batch-max': { type: 'string' },
+        'batch-pause': { type: 'string' },
+        'max-rate': { type: 'string' },
+        'batch-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     })
@@ -103,6 +120,12 @@ export async function main(argv: readonly string[], io: Io, signals: Signals): P
         connectTimeout: values['connect-timeout'],
         schema: values.schema,
         migrations: values.migrations,
+        batchTarget: values['batch-target'],
+        batchMin: values['batch-min'],
+        batchMax: values['batch-max'],
+        batchPause: values['batch-pause'],
+        maxRate: values['max-rate'],
+        batchTimeout: values['batch-timeout'],
       },
       config: configFile ? await loadConfig(configFile) : null,
       cwd,
@@ -130,6 +153,12 @@ export async function main(argv: readonly string[], io: Io, signals: Signals): P
           out: (text) => io.out(scrub(text, settings)),
           err: scrubbed.err,
         })
+      case 'backfill':
+        return await (await import('./backfill-command.js')).runBackfill(
+          options,
+          { out: (text) => io.out(scrub(text, settings)), err: scrubbed.err, ...(io.status ? { status: io.status } : {}) },
+          values.rerun ?? [],
+        )
     }
   } catch (error) {
     // Failures before a command starts (settings, arguments) end an apply run like any other failure.

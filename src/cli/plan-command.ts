@@ -1,15 +1,19 @@
 import path from 'node:path'
+import type { BackfillModel } from '../backfill/definition.js'
+import { loadBackfills } from '../backfill/load.js'
 import { generateMigration } from '../migrations/generate.js'
 import { readHistory } from '../migrations/history.js'
 import { pendingMigrations } from '../migrations/pending.js'
+import { displayTableName } from '../model/model.js'
 import { planAgainst } from '../pipeline.js'
 import { withContext } from './context.js'
 import type { CommandOptions, Io } from './command.js'
-import { count, planJson, renderPlan } from './render.js'
+import { count, type FilledBy, planJson, renderPlan } from './render.js'
 
 /** `schema:plan`: print the plan; write it as the next generated migration unless `--dry-run`. */
 export async function runPlan(options: CommandOptions, io: Io): Promise<number> {
   return withContext({ ...options, readMigrations: true }, io, async ({ declared, migrations, target }) => {
+    const filledBy = columnsFilled(await loadBackfills(options.settings.schemaPath))
     const { plan } = await planAgainst(target.db, {
       declared,
       timeouts: options.settings.timeouts,
@@ -31,7 +35,7 @@ export async function runPlan(options: CommandOptions, io: Io): Promise<number> 
         JSON.stringify(
           {
             target: target.spec.display,
-            ...planJson(plan),
+            ...planJson(plan, filledBy),
             pending: pending.map((m) => m.name),
             coveredByPending: generated.covered.map((c) => ({ subject: c.step.subject, migration: c.by })),
             migration: generated.migration && { name: generated.migration.name, path: file, written: generated.written },
@@ -43,7 +47,7 @@ export async function runPlan(options: CommandOptions, io: Io): Promise<number> 
       return 0
     }
     io.out(`Target: ${target.spec.display}\n`)
-    io.out(renderPlan(plan))
+    io.out(renderPlan(plan, filledBy))
     if (pending.length > 0) {
       const them = pending.length === 1 ? 'it' : 'them'
       const covered = generated.covered.length
@@ -62,4 +66,16 @@ export async function runPlan(options: CommandOptions, io: Io): Promise<number> 
     }
     return 0
   })
+}
+
+/** `call_log.duration_sec` → the backfills that fill it. */
+function columnsFilled(backfills: readonly BackfillModel[]): FilledBy {
+  const filledBy = new Map<string, string[]>()
+  for (const backfill of backfills) {
+    for (const { column } of backfill.set) {
+      const subject = `${displayTableName(backfill.table)}.${column}`
+      filledBy.set(subject, [...(filledBy.get(subject) ?? []), backfill.name])
+    }
+  }
+  return filledBy
 }

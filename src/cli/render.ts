@@ -9,13 +9,16 @@ import { subjectOf, type HeldBack, type Plan, type Step } from '../plan/plan.js'
 
 const label = (change: Change) => change.kind.replaceAll('-', ' ')
 
-export function renderPlan(plan: Plan): string {
+/** Declared backfills by the column they fill (`call_log.duration_sec`), for the steps that add those columns. */
+export type FilledBy = ReadonlyMap<string, readonly string[]>
+
+export function renderPlan(plan: Plan, filledBy: FilledBy = new Map()): string {
   const lines: string[] = []
   if (plan.steps.length === 0) {
     lines.push('Plan: nothing to do; the database already has every declared table and column.')
   } else {
     lines.push(`Plan: ${count(plan.steps.length, 'step')}, each guarded and run with its own lock and statement timeouts`, '')
-    plan.steps.forEach((step, i) => lines.push(...renderStep(step, i + 1), ''))
+    plan.steps.forEach((step, i) => lines.push(...renderStep(step, i + 1, filledBy), ''))
   }
   if (plan.heldBack.length > 0) {
     if (plan.steps.length === 0) lines.push('')
@@ -26,7 +29,7 @@ export function renderPlan(plan: Plan): string {
   return lines.join('\n')
 }
 
-function renderStep(step: Step, n: number): string[] {
+function renderStep(step: Step, n: number, filledBy: FilledBy): string[] {
   const { lockTimeout, statementTimeout } = step.timeouts
   const lines = [
     `${n}. ${label(step.change)} ${step.subject}`,
@@ -34,7 +37,12 @@ function renderStep(step: Step, n: number): string[] {
     `   lock: ${step.lock === 'none' ? 'none on existing tables' : step.lock} · lock_timeout ${lockTimeout} · statement_timeout ${statementTimeout}`,
   ]
   for (const hazard of step.hazards) lines.push(`   hazard ${hazard.code} (allowed): ${hazard.message}`)
+  for (const name of backfillsFor(step, filledBy)) lines.push(`   existing rows: filled after apply by backfill ${name} (schema:backfill)`)
   return lines
+}
+
+function backfillsFor(step: Step, filledBy: FilledBy): readonly string[] {
+  return step.change.kind === 'add-column' ? (filledBy.get(step.subject) ?? []) : []
 }
 
 function renderHeldBack(held: HeldBack): string[] {
@@ -56,9 +64,10 @@ function summaryLine(plan: Plan): string {
   return `Summary: ${steps}; ${plan.heldBack.length} held back.`
 }
 
-export function planJson(plan: Plan): object {
+export function planJson(plan: Plan, filledBy: FilledBy = new Map()): object {
   return {
     steps: plan.steps.map((step) => ({
+      backfills: backfillsFor(step, filledBy),
       kind: step.change.kind,
       subject: step.subject,
       sql: step.sql,

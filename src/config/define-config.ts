@@ -43,6 +43,20 @@ export interface SchemaConfig {
   readonly lockWait?: string
   /** Give up connecting after this long. Default `10s`. */
   readonly connectTimeout?: string
+  /** `backfill`: the duration each batch aims for; its size adapts. Default `100ms`. */
+  readonly backfillBatchTarget?: string
+  /** `backfill`: the fewest rows a batch walks. Default 100. */
+  readonly backfillBatchMin?: number
+  /** `backfill`: the most rows a batch walks. Default 50000. */
+  readonly backfillBatchMax?: number
+  /** `backfill`: rest between batches. Default `0`. */
+  readonly backfillPause?: string
+  /** `backfill`: rows filled per second at most; 0 for no limit. Default 0. */
+  readonly backfillMaxRate?: number
+  /** `backfill`: statement_timeout of each batch. Default `10s`. */
+  readonly backfillStatementTimeout?: string
+  /** `backfill`: how long to wait for another runner of the same backfill. Default `10s`. */
+  readonly backfillLockWait?: string
 }
 
 /** The settings `schema.config.ts` may hold, with the type each must have. */
@@ -56,6 +70,13 @@ export const CONFIG_KEYS = {
   lockRetries: 'number',
   lockWait: 'string',
   connectTimeout: 'string',
+  backfillBatchTarget: 'string',
+  backfillBatchMin: 'number',
+  backfillBatchMax: 'number',
+  backfillPause: 'string',
+  backfillMaxRate: 'number',
+  backfillStatementTimeout: 'string',
+  backfillLockWait: 'string',
 } as const satisfies Record<keyof SchemaConfig, 'string' | 'number'>
 
 /** Types the configuration; returns it unchanged. */

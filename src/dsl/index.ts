@@ -1,6 +1,7 @@
 /**
  * The schema definition language: what `schema/` imports.
  */
+export { backfill, type BackfillDefinition, type BackfillSpec } from './backfill.js'
 export { ColumnBuilder, type ColumnSpec, type ColumnTypes, type DefaultLiteral } from './column.js'
 export { c, type IntervalValue, type JsonValue } from './types.js'
 export {

@@ -104,7 +104,7 @@ export type DatabaseOf<S extends SchemaDefinition> = {
 }
 
 /** The first stack frame outside this folder: where `table(...)` was called. */
-function callerLocation(callSite: Error): string | null {
+export function callerLocation(callSite: Error): string | null {
   const frames = (callSite.stack ?? '').split('\n').slice(1)
   for (const frame of frames) {
     const location = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?$/.exec(frame.trim())

@@ -84,7 +84,10 @@ export async function schemaProblems(file: ComposeFile): Promise<string[]> {
  * The startup invariants: one migrate service that runs apply once
  * (`restart: "no"`) after the database is healthy, in production mode; the
  * application services wait for it to complete successfully and for redis,
- * and never migrate themselves; the database publishes no port.
+ * and never migrate themselves; the database publishes no port. One backfill
+ * service runs `schema backfill` from the same image once migrate has
+ * completed successfully, restarted on failure a bounded number of times, and
+ * nothing waits for it.
  */
 export function invariantProblems(file: ComposeFile, imageCmd: readonly string[]): string[] {
   const problems: string[] = []
@@ -92,10 +95,10 @@ export function invariantProblems(file: ComposeFile, imageCmd: readonly string[]
   const migrate = services.migrate
   if (!migrate) return ['there is no migrate service']
 
-  const migrators = Object.entries(services).filter(
-    ([, s]) => s.build !== undefined || /migrate/.test(s.image ?? '') || commandOf(s).includes('apply'),
-  )
-  if (migrators.length !== 1) problems.push(`expected one migrate service, found: ${migrators.map(([n]) => n).join(', ')}`)
+  // What a service runs: its command, or the migrate image's CMD when it runs that image without one.
+  const runs = (s: Service) => (s.command === undefined && (s.build !== undefined || /migrate/.test(s.image ?? '')) ? imageCmd : commandOf(s))
+  const migrators = Object.entries(services).filter(([, s]) => runs(s).includes('apply'))
+  if (migrators.length !== 1) problems.push(`expected one migrate service, found: ${migrators.map(([n]) => n).join(', ') || 'none'}`)
   if (migrate.restart !== 'no') problems.push(`migrate: restart is ${JSON.stringify(migrate.restart)}, must be "no"`)
   const command = migrate.command === undefined ? imageCmd : commandOf(migrate)
   if (!command.includes('apply')) problems.push(`migrate: runs ${JSON.stringify(command)}, not schema apply`)
@@ -118,9 +121,30 @@ export function invariantProblems(file: ComposeFile, imageCmd: readonly string[]
     if (environmentOf(service).RUN_MIGRATIONS_ON_START !== '0') problems.push(`${name}: RUN_MIGRATIONS_ON_START must be "0"`)
     if (service.restart === undefined) problems.push(`${name}: needs a restart policy`)
   }
+  problems.push(...backfillProblems(services, runs))
   if (!services.db?.healthcheck) problems.push('db: needs a healthcheck (migrate waits for it)')
   if (services.db?.ports?.length) problems.push('db: must not publish a port')
   if (!services.redis?.healthcheck) problems.push('redis: needs a healthcheck (the applications wait for it)')
+  return problems
+}
+
+function backfillProblems(services: Record<string, Service>, runs: (s: Service) => readonly string[]): string[] {
+  const backfill = services.backfill
+  if (!backfill) return ['there is no backfill service']
+  const problems: string[] = []
+  if (!runs(backfill).includes('backfill')) problems.push(`backfill: runs ${JSON.stringify(runs(backfill))}, not schema backfill`)
+  if (backfill.image !== services.migrate?.image) problems.push('backfill: must run the migrate image')
+  const retries = /^on-failure:(\d+)$/.exec(backfill.restart ?? '')
+  if (!retries || Number(retries[1]) < 1) problems.push(`backfill: restart is ${JSON.stringify(backfill.restart)}, must be "on-failure:N" (bounded)`)
+  if (dependsOn(backfill).migrate !== 'service_completed_successfully') {
+    problems.push('backfill: must wait for migrate with condition service_completed_successfully')
+  }
+  const env = environmentOf(backfill)
+  if (env.NODE_ENV !== 'production') problems.push('backfill: NODE_ENV must be production')
+  if (!env.DATABASE_URL && !env.DATABASE_URL_FILE) problems.push('backfill: needs DATABASE_URL or DATABASE_URL_FILE')
+  for (const [name, service] of Object.entries(services)) {
+    if (dependsOn(service).backfill) problems.push(`${name}: must not wait for backfill (the applications start while it runs)`)
+  }
   return problems
 }
 
