@@ -30,6 +30,12 @@ export interface Target {
    * A no-op on PGlite, which runs in this process and cannot be interrupted mid-statement.
    */
   cancelBackend(pid: number): Promise<void>
+  /**
+   * Runs one read-only query on a short-lived connection of its own, to watch
+   * a statement the pinned connection is running (an index build's progress).
+   * `null` on PGlite, which has one connection.
+   */
+  readonly sideQuery: ((text: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>) | null
   close(): Promise<void>
 }
 
@@ -98,7 +104,22 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
       await client.end().catch(() => {})
     }
   }
-  return { db, spec, pooler, cancelBackend, close: () => db.destroy() }
+  const sideQuery = async (text: string, values: readonly unknown[]) => {
+    const client = new pg.Client({
+      connectionString: spec.url,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      application_name: `${options.applicationName ?? 'schema-migrate'} (watching)`,
+      statement_timeout: 5_000,
+    })
+    client.on('error', () => {})
+    try {
+      await client.connect()
+      return (await client.query({ text, values: [...values] })).rows as Record<string, unknown>[]
+    } finally {
+      await client.end().catch(() => {})
+    }
+  }
+  return { db, spec, pooler, cancelBackend, sideQuery, close: () => db.destroy() }
 }
 
 /**
@@ -191,7 +212,7 @@ async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promis
     })
   }
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
-  return { db, spec, pooler: null, cancelBackend: async () => {}, close: () => db.destroy() }
+  return { db, spec, pooler: null, cancelBackend: async () => {}, sideQuery: null, close: () => db.destroy() }
 }
 
 function errorText(error: unknown): string {
