@@ -79,6 +79,8 @@ export interface Duplicates {
   readonly keys: number
   /** One of them: `(call_sid)=(CA42) appears 3 times`. */
   readonly example: string
+  /** A query that lists them all. */
+  readonly query: string
 }
 
 /**
@@ -90,11 +92,13 @@ export interface Duplicates {
  * @returns `null` when the index is gone or has no key to group by.
  */
 export async function findDuplicates(conn: Kysely<unknown>, built: BuiltIndex): Promise<Duplicates | null> {
-  const { rows } = await sql<{ keys: string[]; predicate: string | null }>`
+  const { rows } = await sql<{ keys: string[]; predicate: string | null; table: string }>`
     SELECT array(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) AS k ORDER BY k) AS keys,
-           pg_catalog.pg_get_expr(i.indpred, i.indrelid, true) AS predicate
+           pg_catalog.pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
+           quote_ident(n.nspname) || '.' || quote_ident(t.relname) AS table
       FROM pg_catalog.pg_index i
       JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+      JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = ${built.table.schema} AND c.relname = ${built.index}`.execute(conn)
   const definition = rows[0]
@@ -114,9 +118,11 @@ export async function findDuplicates(conn: Kysely<unknown>, built: BuiltIndex): 
            (SELECT n FROM duplicated ORDER BY n DESC, sample LIMIT 1)::int AS n`.execute(conn)
   const result = found[0]
   if (!result || result.keys === 0 || !result.sample) return null
+  const keyList = definition.keys.join(', ')
   return {
     keys: result.keys,
-    example: `(${definition.keys.join(', ')})=(${result.sample.join(', ')}) appears ${result.n} times`,
+    example: `(${keyList})=(${result.sample.join(', ')}) appears ${result.n} times`,
+    query: `SELECT ${keyList}, count(*) FROM ${definition.table}${definition.predicate ? ` WHERE ${definition.predicate}` : ''} GROUP BY ${keyList} HAVING count(*) > 1`,
   }
 }
 

@@ -164,7 +164,7 @@ async function runOnItsOwn(conn: Kysely<unknown>, pid: number, migration: Genera
           sqlState,
           attempt,
           new Error(`${messageOf(error)}: ${duplicates.keys} ${duplicates.keys === 1 ? 'key is' : 'keys are'} duplicated, e.g. ${duplicates.example}`),
-          `the table holds duplicates of a key declared unique: remove or merge them (the example above shows one), then run schema:apply again. The failed build left no index behind.`,
+          `the table holds duplicates of a key declared unique: remove or merge them (${duplicates.query} lists them), then run schema:apply again. The failed build left no index behind.`,
         )
       }
       throw new StepFailedError(migration.name, position, sqlState, attempt, error, hintFor(error, position, request))

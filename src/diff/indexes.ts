@@ -1,4 +1,4 @@
-import type { IndexModel } from '../model/index-model.js'
+import { type IndexModel, writtenDefinition } from '../model/index-model.js'
 import type { TableRef } from './diff.js'
 
 /**
@@ -62,5 +62,6 @@ function sameIndex(live: IndexModel, declared: IndexModel): boolean {
 /** `a unique constraint USING btree (call_sid)`: an index as people read it in a difference. */
 export function indexSummary(index: IndexModel): string {
   const what = index.constraint ? 'a unique constraint' : index.unique ? 'a unique index' : 'an index'
-  return index.canonical === null ? what : `${what} ${index.canonical}`
+  const definition = index.canonical ?? (index.definition && writtenDefinition(index.definition))
+  return definition ? `${what} ${definition}` : what
 }

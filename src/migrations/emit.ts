@@ -150,8 +150,8 @@ function slugOf(steps: readonly Step[]): string {
   let lastTable = ''
   let lastChange: Change | null = null
   for (const step of steps) {
-    // A change of several steps (an index built, then attached) names itself once.
-    if (step.change === lastChange) continue
+    // A change of several steps (an index built, then attached) names itself once; a new table's indexes are part of creating it.
+    if (step.change === lastChange || (step.change.kind === 'create-index' && step.change.newTable)) continue
     lastChange = step.change
     const [verb, table, object] = slugParts(step.change)
     if (table !== lastTable) words.push(table)

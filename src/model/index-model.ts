@@ -47,6 +47,20 @@ export interface IndexModel {
   readonly valid: boolean
 }
 
+/** `USING btree (created_at DESC) WHERE (...)`: a declared definition in messages, before PostgreSQL has spelled it. */
+export function writtenDefinition(definition: IndexDefinition): string {
+  const keys = definition.keys.map((key) => {
+    const parts = [key.column ?? `(${key.expression})`]
+    if (key.opclass) parts.push(key.opclass)
+    if (key.descending) parts.push('DESC')
+    if (key.nullsFirst !== null) parts.push(key.nullsFirst ? 'NULLS FIRST' : 'NULLS LAST')
+    return parts.join(' ')
+  })
+  const include = definition.include.length > 0 ? ` INCLUDE (${definition.include.join(', ')})` : ''
+  const where = definition.where === null ? '' : ` WHERE (${definition.where})`
+  return `USING ${definition.method} (${keys.join(', ')})${include}${where}`
+}
+
 /** PostgreSQL's NAMEDATALEN - 1. */
 const MAX_NAME_BYTES = 63
 
