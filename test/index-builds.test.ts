@@ -8,6 +8,7 @@ import { loadSchema } from '../src/load-schema.js'
 import { generateMigration } from '../src/migrations/generate.js'
 import { REPO, runCli, startCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
+import { pre109 } from './support/fixtures.js'
 import { useScratchDir } from './support/scratch.js'
 import { planFor } from './support/pipeline.js'
 import { holdLock, query } from './support/sessions.js'
@@ -257,6 +258,29 @@ describe.runIf(enabledServers().includes('postgres'))('concurrent index builds o
       expect((await indexesOf(f.url)).every((ix) => ix.valid)).toBe(true)
     } finally {
       await f.drop()
+    }
+  }, SLOW)
+
+  it.concurrent('an index of the declared name but another definition: the guarded build skips it, and the post-apply check names it', async () => {
+    const database = await createDatabase(server)
+    try {
+      await query(database.url, `${pre109(100)} CREATE INDEX call_log_created_at_idx ON call_log (status);`)
+      const result = await runCli(['apply'], { env: { NODE_ENV: 'production', DATABASE_URL: database.url } })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain(
+        'call_log.call_log_created_at_idx: index is an index USING btree (status), declared an index USING btree (created_at)',
+      )
+      expect(result.stderr.trim().split('\n').at(-1)).toBe(
+        'MIGRATION FAILED: [assert] the live schema does not match schema/ after applying: call_log.call_log_created_at_idx',
+      )
+      // Read-only, verify needs a writable session to spell the declared index: it says so.
+      await query(database.url, `ALTER DATABASE ${database.name} SET default_transaction_read_only = on`)
+      const verify = await runCli(['verify'], { env: { DATABASE_URL: database.url } })
+      expect(verify.code).toBe(1)
+      expect(verify.stderr).toContain('comparing index definitions needs a session that can create temporary tables, and this one is read-only')
+      expect(verify.stderr).toMatch(/^fix: run it against the primary/m)
+    } finally {
+      await database.drop()
     }
   }, SLOW)
 

@@ -499,6 +499,8 @@ export function hintFor(error: unknown, position: string, request: ApplyRequest)
       return durationMs(request.timeouts.statementTimeout) > 0
         ? `statement_timeout ${request.timeouts.statementTimeout} ended the step: raise SCHEMA_STATEMENT_TIMEOUT (0 means no limit)`
         : 'the step has no statement timeout (SCHEMA_STATEMENT_TIMEOUT is 0), so another session cancelled it (pg_cancel_backend, an operator or a watchdog): find out who, then run schema:apply again'
+    case '2BP01':
+      return 'other objects depend on what this step replaces or drops (a foreign key referencing a unique constraint): drop or re-point them by hand in a migration of their own, then run schema:apply again'
     case '23502':
       return 'a NOT NULL column without a default cannot be added to a table that has rows: declare a default in schema/, or declare the column nullable, fill it (schema:backfill) and make it NOT NULL in a later migration; then delete this unapplied migration and run schema:plan again'
   }

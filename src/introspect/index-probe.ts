@@ -55,6 +55,25 @@ export async function spellDeclaredIndexes(db: Kysely<unknown>, declared: Schema
   }
 }
 
+/** Why the probe could not run at all, where the session is not one that can run it. */
+function probeFailure(error: unknown): unknown {
+  const how = 'each declared index is built on an empty temporary table inside a transaction that is rolled back, so none of your tables is touched'
+  switch (sqlStateOf(error)) {
+    case '25006':
+      return new MigratorError('introspect', 'comparing index definitions needs a session that can create temporary tables, and this one is read-only', {
+        hint: `run it against the primary: ${how}`,
+        cause: error,
+      })
+    case '08P01':
+      return new MigratorError('introspect', `comparing index definitions needs a transaction, which the server or a pooler in between refused: ${(error as Error).message}`, {
+        hint: `connect directly (DATABASE_URL_DIRECT) or through transaction pooling; PgBouncer's statement pooling refuses transactions. ${how}`,
+        cause: error,
+      })
+    default:
+      return error
+  }
+}
+
 /** Sentinel that ends the probe's transaction with a rollback. */
 class RollBack extends Error {}
 
@@ -97,19 +116,7 @@ async function probe(
       throw new RollBack()
     })
   } catch (error) {
-    if (!(error instanceof RollBack)) {
-      if (sqlStateOf(error) === '25006') {
-        throw new MigratorError(
-          'introspect',
-          'comparing index definitions needs a session that can create temporary tables, and this one is read-only',
-          {
-            hint: 'run it against the primary: each declared index is built on an empty temporary table inside a transaction that is rolled back, so none of your tables is touched',
-            cause: error,
-          },
-        )
-      }
-      throw error
-    }
+    if (!(error instanceof RollBack)) throw probeFailure(error)
   }
   if (problems.length > 0) {
     throw new MigratorError('schema', `the schema declares indexes PostgreSQL rejects:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
