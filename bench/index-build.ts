@@ -7,7 +7,8 @@
  * - during `schema:apply` of generated migration 0004 (`call_sid` unique and
  *   `created_at`, both built CONCURRENTLY, the constraint attached after);
  * - during the floor: the same two indexes built with plain `CREATE INDEX`
- *   (and the constraint), which blocks every write for the whole build.
+ *   (and the constraint), which blocks every write for the whole build;
+ * - during `schema:apply` again, with PostgreSQL's parallel index build off.
  *
  * Each phase runs on a fresh copy of the same data. Writes the figures to
  * bench/index-build.json and its section of bench/RESULTS.md. Not part of
@@ -73,6 +74,11 @@ async function main() {
     }))
     phases.push(await underWrites(server, await fresh(), 'during schema:apply of 0004 (CREATE INDEX CONCURRENTLY)', (db) => applyNow(server, db)))
     phases.push(await underWrites(server, await fresh(), 'during plain CREATE INDEX of the same two indexes', (db) => plainBuild(server, db)))
+    // An experiment, not a setting of the tool: PostgreSQL builds a btree with parallel workers by default,
+    // which on two cores take CPU from the application; without them the build is slower and lighter.
+    const serial = await fresh()
+    await server.query('postgres', `ALTER DATABASE ${serial} SET max_parallel_maintenance_workers = 0`)
+    phases.push(await underWrites(server, serial, 'during schema:apply of 0004, max_parallel_maintenance_workers = 0', (db) => applyNow(server, db)))
     const results: Results = { rows: ROWS, clients: CLIENTS, phases, versions: await versions(server) }
     const recorded = JSON.stringify(results, null, 2).replaceAll(REPO, '.')
     await writeFile(RESULTS_JSON, `${recorded}\n`)
@@ -202,7 +208,7 @@ async function writeSection(results: Results): Promise<void> {
 const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n).toLocaleString('en')} ms`
 
 function section({ rows, clients, phases, versions: v }: Results): string {
-  const [steady, concurrent, plain] = phases
+  const [steady, concurrent, plain, serial] = phases
   const ratio = steady && concurrent ? concurrent.p99 / steady.p99 : Number.NaN
   return `${SECTION}
 
@@ -218,6 +224,7 @@ ${phases.map((p) => `| ${p.label} | ${p.writes.toLocaleString('en')} | ${ms(p.p5
 | target | measured | met |
 |---|---|---|
 | write p99 during the concurrent build within 3x of steady state | ${Number.isFinite(ratio) ? `${ratio.toFixed(2)}x (${ms(concurrent?.p99 ?? 0)} vs ${ms(steady?.p99 ?? 0)})` : 'n/a'} | ${ratio <= 3 ? 'yes' : '**no**'} |
+| (experiment) the same with parallel index builds off | ${serial && steady ? `${(serial.p99 / steady.p99).toFixed(2)}x (${ms(serial.p99)})` : 'n/a'} | ${serial && steady && serial.p99 / steady.p99 <= 3 ? 'yes' : '**no**'} |
 
 During the plain build every insert waits for the whole build of each index (the SHARE lock blocks writes):
 the worst insert waited ${ms(plain?.max ?? 0)}. During the concurrent build none waits for a lock; what is left is

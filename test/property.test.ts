@@ -160,21 +160,19 @@ function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefin
       () => c.uuid().primaryKey().defaultSql('gen_random_uuid()'),
       () => c.text().primaryKey(),
     ])() as AnyColumn
-    for (let i = r.int(1, 7); i > 0; i--) {
-      const made = column(r)
-      const columnName = name(r, columnNames)
-      columns[columnName] = made.builder
-      kinds.set(columnName, made.kind)
+    const addColumns = (into: Record<string, AnyColumn>, count: number) => {
+      for (let i = count; i > 0; i--) {
+        const made = column(r)
+        const columnName = name(r, columnNames)
+        into[columnName] = made.builder
+        kinds.set(columnName, made.kind)
+      }
     }
+    addColumns(columns, r.int(1, 7))
     const first = randomIndexes(r, kinds)
     // New columns, as a later schema adds them, and indexes then built on the existing table.
     const added: Record<string, AnyColumn> = {}
-    for (let i = r.int(1, 3); i > 0; i--) {
-      const made = column(r)
-      const columnName = name(r, columnNames)
-      added[columnName] = made.builder
-      kinds.set(columnName, made.kind)
-    }
+    addColumns(added, r.int(1, 3))
     const more = randomIndexes(r, kinds)
     const schema = r.chance(0.3) ? { schema: 'audit ☂' } : {}
     const tableName = name(r, tableNames)

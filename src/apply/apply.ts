@@ -217,7 +217,7 @@ export class SchemaMismatchError extends MigratorError {
   }
 }
 
-export const RETRYABLE = new Set(['55P03', '40P01'])
+const RETRYABLE = new Set(['55P03', '40P01'])
 
 /**
  * While a migration holds its table locks, any lock wait its steps meet
@@ -333,30 +333,46 @@ async function applyWithRetry(conn: Kysely<unknown>, unit: TransactionUnit, requ
       if (request.signal.aborted) {
         throw new InterruptedError(migration.name, `during ${migration.name} ${position.step}`, unit.whole ? undefined : 'transaction')
       }
-      const sqlState = sqlStateOf(error)
-      if (sqlState && RETRYABLE.has(sqlState) && attempt <= request.lockRetries) {
+      if (retryable(error, attempt, request)) {
         // The table that was busy is the one to wait for next time, holding nothing else meanwhile.
         const { contended } = position
         if (contended) lockOrder = [contended, ...lockOrder.filter((t) => t.schema !== contended.schema || t.name !== contended.name)]
-        const delayMs = backoffDelay(attempt)
-        request.onEvent({
-          type: 'retrying',
-          migration: migration.name,
-          step: position.step,
-          sqlState,
-          cause: messageOf(error),
-          retry: attempt,
-          retries: request.lockRetries,
-          delayMs,
-        })
-        await sleep(delayMs, request.signal).catch(() => {
-          throw new InterruptedError(migration.name, `while waiting to retry ${migration.name}`, unit.whole ? undefined : 'transaction')
-        })
+        await waitToRetry(request, { migration: migration.name, step: position.step, error, attempt }, () =>
+          new InterruptedError(migration.name, `while waiting to retry ${migration.name}`, unit.whole ? undefined : 'transaction'),
+        )
         continue
       }
-      throw new StepFailedError(migration.name, position.step, sqlState, attempt, error, hintFor(error, position.step, request))
+      throw new StepFailedError(migration.name, position.step, sqlStateOf(error), attempt, error, hintFor(error, position.step, request))
     }
   }
+}
+
+/** A lock timeout or deadlock with retries left. */
+export function retryable(error: unknown, attempt: number, request: ApplyRequest): boolean {
+  const sqlState = sqlStateOf(error)
+  return sqlState !== null && RETRYABLE.has(sqlState) && attempt <= request.lockRetries
+}
+
+/** Says that attempt `attempt` failed and will be retried, then waits out the backoff; a signal meanwhile ends the run. */
+export async function waitToRetry(
+  request: ApplyRequest,
+  failed: { readonly migration: string; readonly step: string; readonly error: unknown; readonly attempt: number },
+  interrupted: () => InterruptedError,
+): Promise<void> {
+  const delayMs = backoffDelay(failed.attempt)
+  request.onEvent({
+    type: 'retrying',
+    migration: failed.migration,
+    step: failed.step,
+    sqlState: sqlStateOf(failed.error) ?? '',
+    cause: messageOf(failed.error),
+    retry: failed.attempt,
+    retries: request.lockRetries,
+    delayMs,
+  })
+  await sleep(delayMs, request.signal).catch(() => {
+    throw interrupted()
+  })
 }
 
 async function applyOnce(

@@ -10,13 +10,13 @@ import {
   hintFor,
   InterruptedError,
   messageOf,
-  RETRYABLE,
+  retryable,
   StepFailedError,
   type TransactionUnit,
+  waitToRetry,
 } from './apply.js'
 import { type BuiltIndex, type Duplicates, dropIfInvalid, findDuplicates, watchBuild, withSessionTimeouts } from './index-builds.js'
 import { targetOf } from './step-targets.js'
-import { backoffDelay, sleep } from './timing.js'
 
 /**
  * A migration with steps PostgreSQL refuses inside a transaction block
@@ -140,21 +140,10 @@ async function runOnItsOwn(conn: Kysely<unknown>, pid: number, migration: Genera
       if (request.signal.aborted) throw new InterruptedError(migration.name, `during ${migration.name} ${position}`, 'statement')
       const sqlState = sqlStateOf(error)
       const duplicates = built && !isConnectionLost(error) ? await cleanUpFailedBuild(conn, built, sqlState, index, migration, request) : null
-      if (sqlState && RETRYABLE.has(sqlState) && attempt <= request.lockRetries) {
-        const delayMs = backoffDelay(attempt)
-        request.onEvent({
-          type: 'retrying',
-          migration: migration.name,
-          step: position,
-          sqlState,
-          cause: messageOf(error),
-          retry: attempt,
-          retries: request.lockRetries,
-          delayMs,
-        })
-        await sleep(delayMs, request.signal).catch(() => {
-          throw new InterruptedError(migration.name, `while waiting to retry ${migration.name} ${where}`, 'statement')
-        })
+      if (retryable(error, attempt, request)) {
+        await waitToRetry(request, { migration: migration.name, step: position, error, attempt }, () =>
+          new InterruptedError(migration.name, `while waiting to retry ${migration.name} ${where}`, 'statement'),
+        )
         continue
       }
       if (duplicates) {
