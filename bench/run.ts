@@ -7,12 +7,11 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { type Measurement, measure, median, percentile, runOnce } from './support/measure.js'
-import { KEPT_MARKER, type Server, startServer } from './support/server.js'
+import { describeRun, KEPT_MARKER, type Server, startServer } from './support/server.js'
 import { CALL_LOG_DDL, wideDdl, wideSchemaModule } from './support/wide-schema.js'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
@@ -330,15 +329,8 @@ async function underLoad(server: Server, db: string, label: string, during: (db:
 
 async function versions(server: Server) {
   const pkg = async (file: string) => (JSON.parse(await readFile(file, 'utf8')) as { version: string }).version
-  const [{ server_version: postgres } = { server_version: '?' }] = (await server.query('postgres', 'SHOW server_version')) as {
-    server_version: string
-  }[]
   return {
-    date: new Date().toISOString().slice(0, 10),
-    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO }).toString().trim(),
-    machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
-    node: process.version,
-    postgres,
+    ...(await describeRun(server, REPO)),
     pglite: await pkg(path.join(REPO, 'node_modules/@electric-sql/pglite/package.json')),
     kyselyCodegen: await pkg(path.join(BENCH, 'node_modules/kysely-codegen/package.json')),
     migra: await pkg(path.join(BENCH, 'node_modules/@pgkit/migra/package.json')),
