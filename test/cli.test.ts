@@ -31,7 +31,7 @@ describe('embedded default (no DATABASE_URL)', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('1. create table call_log')
     expect(result.stdout).toContain(
-      'Not written: 3 generated migrations are not applied to this database yet (0001_create_call_log, 0002_call_log_add_started_at_ended_at_duration_sec, 0003_call_log_add_summary_status). Apply them first (npm run schema:apply), then plan again.',
+      'Not written: 4 generated migrations are not applied to this database yet (0001_create_call_log, 0002_call_log_add_started_at_ended_at_duration_sec, 0003_call_log_add_summary_status, 0004_call_log_index_call_sid_key_created_at_idx). 1 step above is already in them. Apply them first (npm run schema:apply), then plan again.',
     )
     expect(await readdir(PROJECT_MIGRATIONS)).toEqual(before)
   })
@@ -97,39 +97,59 @@ describe.runIf(enabledTargets().includes('postgres'))('against a real PostgreSQL
     await database?.drop()
   })
 
-  it('plan --dry-run shows exactly four guarded ADD COLUMN IF NOT EXISTS steps and changes nothing', async () => {
+  it('plan --dry-run shows exactly four guarded ADD COLUMN IF NOT EXISTS steps, then the concurrent index builds, and changes nothing', async () => {
     const before = await snapshot()
     const result = await runCli(['plan', '--dry-run'], { env: { DATABASE_URL: database.url } })
     expect(result.code).toBe(0)
     const adds = result.stdout.match(/ALTER TABLE "public"\."call_log" ADD COLUMN IF NOT EXISTS "\w+"/g)
     expect(adds).toEqual(NEW_COLUMNS.map((c) => `ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "${c}"`))
-    expect(result.stdout).toContain('Summary: 4 steps (4 add column); 0 held back.')
+    expect(result.stdout).toContain('Summary: 7 steps (4 add column, 3 create index); 0 held back.')
+    expect(result.stdout.match(/CREATE (UNIQUE )?INDEX CONCURRENTLY IF NOT EXISTS "\w+"/g)).toEqual([
+      'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "call_log_call_sid_key"',
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS "call_log_created_at_idx"',
+    ])
+    expect(result.stdout).toContain('lock: SHARE UPDATE EXCLUSIVE · lock_timeout 5s · statement_timeout 0 · outside a transaction')
     expect(result.stdout).toContain('lock: ACCESS EXCLUSIVE · lock_timeout 5s · statement_timeout 0')
     expect(await snapshot()).toEqual(before)
   })
 
-  it('plan --json gives the same four steps to machines', async () => {
+  it('plan --json gives the same steps to machines', async () => {
     const result = await runCli(['plan', '--json', '--dry-run', '--lock-timeout', '2s'], { env: { DATABASE_URL: database.url } })
     expect(result.code).toBe(0)
     const plan = JSON.parse(result.stdout)
-    expect(plan.steps.map((s: { subject: string }) => s.subject)).toEqual(NEW_COLUMNS.map((c) => `call_log.${c}`))
-    expect(plan.steps.every((s: { lockTimeout: string; lock: string }) => s.lockTimeout === '2s' && s.lock === 'ACCESS EXCLUSIVE')).toBe(true)
+    expect(plan.steps.map((s: { subject: string }) => s.subject)).toEqual([
+      ...NEW_COLUMNS.map((c) => `call_log.${c}`),
+      'call_log.call_log_call_sid_key',
+      'call_log.call_log_call_sid_key',
+      'call_log.call_log_created_at_idx',
+    ])
+    expect(plan.steps.map((s: { lock: string; transaction: boolean }) => [s.lock, s.transaction])).toEqual([
+      ...NEW_COLUMNS.map(() => ['ACCESS EXCLUSIVE', true]),
+      ['SHARE UPDATE EXCLUSIVE', false],
+      ['ACCESS EXCLUSIVE', true],
+      ['SHARE UPDATE EXCLUSIVE', false],
+    ])
+    expect(plan.steps.every((s: { lockTimeout: string }) => s.lockTimeout === '2s')).toBe(true)
     expect(plan.target).not.toContain('test-password')
   })
 
-  it('verify exits 2 and names the four missing columns', async () => {
+  it('verify exits 2 and names the four missing columns and the two missing indexes', async () => {
     const result = await runCli(['verify'], { env: { DATABASE_URL: database.url } })
     expect(result.code).toBe(2)
     for (const column of NEW_COLUMNS) expect(result.stdout).toMatch(new RegExp(`call_log\\.${column}: column is missing`))
-    expect(result.stdout).toContain('4 differences')
+    expect(result.stdout).toContain('call_log.call_log_call_sid_key: index is missing (declared a unique constraint USING btree (call_sid))')
+    expect(result.stdout).toContain('call_log.call_log_created_at_idx: index is missing (declared an index USING btree (created_at))')
+    expect(result.stdout).toContain('6 differences')
   })
 
-  it('verify --json, and exit 0 once the columns exist', async () => {
+  it('verify --json, and exit 0 once the columns and indexes exist, however they were made', async () => {
     const client = new pg.Client({ connectionString: database.url })
     await client.connect()
     await client.query(
       'ALTER TABLE call_log ADD COLUMN started_at timestamptz, ADD COLUMN ended_at timestamptz, ADD COLUMN duration_sec int, ADD COLUMN summary_status text',
     )
+    await client.query('ALTER TABLE call_log ADD UNIQUE (call_sid)')
+    await client.query('CREATE INDEX ON call_log USING BTREE (created_at ASC NULLS LAST)')
     await client.end()
     const result = await runCli(['verify', '--json'], { env: { DATABASE_URL: database.url } })
     expect(result.code).toBe(0)

@@ -254,10 +254,10 @@ describe('files', () => {
   it('a migration file that fails to load: exit 1 naming it', async () => {
     const dir = await mkdtemp(path.join(scratch(), 'broken-'))
     await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
-    await writeFile(path.join(dir, '0004_broken.ts'), 'export const steps = [\n')
+    await writeFile(path.join(dir, '0005_broken.ts'), 'export const steps = [\n')
     const result = await runCli(['apply', '--migrations', dir], { env: offline })
     expectCleanFailure(result)
-    expect(result.stderr).toContain('MIGRATION FAILED: [migrations] migration 0004_broken failed to load')
+    expect(result.stderr).toContain('MIGRATION FAILED: [migrations] migration 0005_broken failed to load')
   })
 
   it('a file in generated-migrations/ that is not a migration: exit 1 naming it', async () => {
@@ -276,17 +276,17 @@ describe('files', () => {
       const env = { NODE_ENV: 'production', DATABASE_URL: database.url }
       expect((await runCli(['apply', '--migrations', dir], { env })).code).toBe(0)
       // The newest applied file: nothing follows it, so the history names it.
-      await rm(path.join(dir, '0003_call_log_add_summary_status.ts'))
+      await rm(path.join(dir, '0004_call_log_index_call_sid_key_created_at_idx.ts'))
       const newest = await runCli(['apply', '--migrations', dir], { env })
       expectCleanFailure(newest)
-      expect(newest.stderr).toContain('applied migration 0003_call_log_add_summary_status is missing from generated-migrations/')
+      expect(newest.stderr).toContain('applied migration 0004_call_log_index_call_sid_key_created_at_idx is missing from generated-migrations/')
       // An older one: the file after it records what it follows.
-      await cp(path.join(PROJECT_MIGRATIONS, '0003_call_log_add_summary_status.ts'), path.join(dir, '0003_call_log_add_summary_status.ts'))
-      await rm(path.join(dir, '0002_call_log_add_started_at_ended_at_duration_sec.ts'))
+      await cp(path.join(PROJECT_MIGRATIONS, '0004_call_log_index_call_sid_key_created_at_idx.ts'), path.join(dir, '0004_call_log_index_call_sid_key_created_at_idx.ts'))
+      await rm(path.join(dir, '0003_call_log_add_summary_status.ts'))
       const older = await runCli(['apply', '--migrations', dir], { env })
       expectCleanFailure(older)
       expect(older.stderr).toContain(
-        'MIGRATION FAILED: [migrations] 0003_call_log_add_summary_status was written after 0002_call_log_add_started_at_ended_at_duration_sec, which is missing: deleted or renamed',
+        'MIGRATION FAILED: [migrations] 0004_call_log_index_call_sid_key_created_at_idx was written after 0003_call_log_add_summary_status, which is missing: deleted or renamed',
       )
     } finally {
       await database.drop()

@@ -15,7 +15,7 @@ export type FilledBy = ReadonlyMap<string, readonly string[]>
 export function renderPlan(plan: Plan, filledBy: FilledBy = new Map()): string {
   const lines: string[] = []
   if (plan.steps.length === 0) {
-    lines.push('Plan: nothing to do; the database already has every declared table and column.')
+    lines.push('Plan: nothing to do; the database already has every declared table, column and index.')
   } else {
     lines.push(`Plan: ${count(plan.steps.length, 'step')}, each guarded and run with its own lock and statement timeouts`, '')
     plan.steps.forEach((step, i) => lines.push(...renderStep(step, i + 1, filledBy), ''))
@@ -34,7 +34,7 @@ function renderStep(step: Step, n: number, filledBy: FilledBy): string[] {
   const lines = [
     `${n}. ${label(step.change)} ${step.subject}`,
     ...indent(step.sql, '   '),
-    `   lock: ${step.lock === 'none' ? 'none on existing tables' : step.lock} · lock_timeout ${lockTimeout} · statement_timeout ${statementTimeout}`,
+    `   lock: ${step.lock === 'none' ? 'none on existing tables' : step.lock} · lock_timeout ${lockTimeout} · statement_timeout ${statementTimeout}${step.transaction ? '' : ' · outside a transaction'}`,
   ]
   for (const hazard of step.hazards) lines.push(`   hazard ${hazard.code} (allowed): ${hazard.message}`)
   for (const name of backfillsFor(step, filledBy)) lines.push(`   existing rows: filled after apply by backfill ${name} (schema:backfill)`)
@@ -75,6 +75,7 @@ export function planJson(plan: Plan, filledBy: FilledBy = new Map()): object {
       lockTimeout: step.timeouts.lockTimeout,
       statementTimeout: step.timeouts.statementTimeout,
       hazards: step.hazards,
+      transaction: step.transaction,
     })),
     heldBack: plan.heldBack.map((held) => ({
       kind: held.change.kind,
@@ -101,10 +102,10 @@ export function verifyReport(changes: readonly Change[]): VerifyReport {
   }
 }
 
-export function renderVerify(report: VerifyReport, checked: { tables: number; columns: number }): string {
+export function renderVerify(report: VerifyReport, checked: { tables: number; columns: number; indexes: number }): string {
   const lines: string[] = []
   if (report.mismatches.length === 0) {
-    lines.push(`Live schema matches schema/: ${count(checked.tables, 'table')}, ${count(checked.columns, 'column')} checked.`)
+    lines.push(`Live schema matches schema/: ${sizeText(checked)} checked.`)
   } else {
     lines.push(`Live schema does not match schema/: ${count(report.mismatches.length, 'difference')}`)
     for (const m of report.mismatches) lines.push(`  ${m.subject}: ${m.problem}`)
@@ -120,6 +121,13 @@ export function renderVerify(report: VerifyReport, checked: { tables: number; co
 function indent(text: string, prefix: string): string[] {
   const pad = ' '.repeat(prefix.length)
   return text.split('\n').map((line, i) => (i === 0 ? prefix : pad) + line)
+}
+
+/** `1 table, 10 columns`, with `, 2 indexes` when the schema declares some. */
+export function sizeText(size: { readonly tables: number; readonly columns: number; readonly indexes: number }): string {
+  const parts = [count(size.tables, 'table'), count(size.columns, 'column')]
+  if (size.indexes > 0) parts.push(`${size.indexes} ${size.indexes === 1 ? 'index' : 'indexes'}`)
+  return parts.join(', ')
 }
 
 /** `1 step`, `3 steps`. */

@@ -1,5 +1,6 @@
 import type { ColumnModel } from '../model/model.js'
 import type { Change } from './diff.js'
+import { indexSummary } from './indexes.js'
 
 /** One line for people: what differs, as `schema:verify` and the post-apply assertion report it. */
 export function describeChange(change: Change): string {
@@ -24,17 +25,25 @@ export function describeChange(change: Change): string {
       return `column exists in the database but not in schema/ (${columnSummary(change.column)})`
     case 'drop-table':
       return 'table exists in the database but not in schema/'
+    case 'create-index':
+      return `index is missing (declared ${indexSummary(change.index)})`
+    case 'replace-index':
+      return change.reason === 'invalid'
+        ? 'index is invalid: a concurrent build of it failed or was cancelled, so queries do not use it'
+        : `index is ${indexSummary(change.from)}, declared ${indexSummary(change.to)}`
+    case 'drop-index':
+      return `index exists in the database but not in schema/ (${indexSummary(change.index)}${change.index.valid ? '' : ', invalid'})`
   }
 }
 
 /**
  * Whether a difference means the database does not provide what `schema/`
  * declares. Objects the database has beyond the schema (extra tables and
- * columns) do not: applications keep working, and dropping them is a
- * separate, explicit decision (`--allow drop-column`).
+ * columns, indexes) do not: applications keep working, and dropping them is
+ * a separate, explicit decision (`--allow drop-column`).
  */
 export function breaksSchema(change: Change): boolean {
-  return change.kind !== 'drop-column' && change.kind !== 'drop-table'
+  return change.kind !== 'drop-column' && change.kind !== 'drop-table' && change.kind !== 'drop-index'
 }
 
 function columnSummary(column: ColumnModel): string {

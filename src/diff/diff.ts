@@ -6,6 +6,7 @@ import {
   type TableModel,
   tableKey,
 } from '../model/model.js'
+import { diffIndexes, type IndexChange } from './indexes.js'
 
 /**
  * The diff: what must change for the live schema to become the declared one,
@@ -57,13 +58,15 @@ export type Change =
     }
   | { readonly kind: 'drop-column'; readonly table: TableRef; readonly column: ColumnModel }
   | { readonly kind: 'drop-table'; readonly table: TableModel }
+  | IndexChange
 
 export type ChangeKind = Change['kind']
 
 /**
  * Changes that turn `live` into `declared`, in the order they must run:
- * schemas, tables, columns, then alterations, then drops. Tables are
- * compared only within `declared.namespaces`.
+ * schemas, tables, columns, then alterations, then indexes (which may use new
+ * columns), then drops (indexes first). Tables are compared only within
+ * `declared.namespaces`.
  */
 export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] {
   const changes: Change[] = []
@@ -74,15 +77,17 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
   const liveTables = new Map(live.tables.map((t) => [tableKey(t), t]))
   const declaredKeys = new Set(declared.tables.map(tableKey))
   const alterations: Change[] = []
+  const indexChanges: Change[] = []
   const drops: Change[] = []
 
   for (const table of declared.tables) {
     const existing = liveTables.get(tableKey(table))
+    const ref = { schema: table.schema, name: table.name }
     if (!existing) {
       changes.push({ kind: 'create-table', table })
+      for (const index of table.indexes) indexChanges.push({ kind: 'create-index', table: ref, index, newTable: true })
       continue
     }
-    const ref = { schema: table.schema, name: table.name }
     const liveColumns = new Map(existing.columns.map((c) => [c.name, c]))
     for (const column of table.columns) {
       const current = liveColumns.get(column.name)
@@ -92,6 +97,9 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
     if (!sameList(existing.primaryKey, table.primaryKey)) {
       alterations.push({ kind: 'alter-primary-key', table: ref, from: existing.primaryKey, to: table.primaryKey })
     }
+    const indexes = diffIndexes(ref, existing.indexes, table.indexes)
+    indexChanges.push(...indexes.changes)
+    drops.push(...indexes.drops)
     const declaredColumns = new Set(table.columns.map((c) => c.name))
     for (const column of existing.columns) {
       if (!declaredColumns.has(column.name)) drops.push({ kind: 'drop-column', table: ref, column })
@@ -103,7 +111,7 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
       drops.push({ kind: 'drop-table', table })
     }
   }
-  return [...changes, ...alterations, ...drops]
+  return [...changes, ...alterations, ...indexChanges, ...drops]
 }
 
 function diffColumn(table: TableRef, live: ColumnModel, declared: ColumnModel): Change[] {

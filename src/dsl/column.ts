@@ -15,6 +15,8 @@ export interface ColumnSpec {
   readonly defaultSql: string | null
   readonly identity: IdentityKind | null
   readonly primaryKey: boolean
+  /** A one-column unique constraint (`<table>_<column>_key`); see `unique(...)` for several columns. */
+  readonly unique?: boolean
 }
 
 /** The TypeScript side of a column, as Kysely sees it. */
@@ -52,6 +54,14 @@ export class ColumnBuilder<T extends ColumnTypes> {
   /** `PRIMARY KEY` (implies `NOT NULL`). For a key over several columns use the table's `primaryKey` option. */
   primaryKey(): ColumnBuilder<With<T, 'nullable', false>> {
     return new ColumnBuilder({ ...this.spec, nullable: false, primaryKey: true })
+  }
+
+  /**
+   * A unique constraint on this column, named `<table>_<column>_key` as
+   * PostgreSQL names it; added to an existing table without blocking writes.
+   */
+  unique(): ColumnBuilder<T> {
+    return new ColumnBuilder({ ...this.spec, unique: true })
   }
 
   /**

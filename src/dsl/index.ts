@@ -3,6 +3,20 @@
  */
 export { backfill, type BackfillDefinition, type BackfillSpec } from './backfill.js'
 export { ColumnBuilder, type ColumnSpec, type ColumnTypes, type DefaultLiteral } from './column.js'
+export {
+  asc,
+  desc,
+  expression,
+  index,
+  IndexBuilder,
+  IndexKey,
+  type IndexKeySpec,
+  type IndexMethod,
+  type IndexSpec,
+  unique,
+  UniqueBuilder,
+  type UniqueSpec,
+} from './indexes.js'
 export { c, type IntervalValue, type JsonValue } from './types.js'
 export {
   defineSchema,

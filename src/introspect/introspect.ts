@@ -1,7 +1,9 @@
 import { type Kysely, sql } from 'kysely'
 import { type ColumnModel, type IdentityKind, type SchemaModel, type TableModel, compareText } from '../model/model.js'
 import { normalizeDefault } from '../model/normalize-default.js'
+import type { IndexModel } from '../model/index-model.js'
 import { canonicalType } from '../model/normalize-type.js'
+import { type LiveIndex, readIndexes } from './indexes.js'
 
 /**
  * Reads the live schema in one catalog round trip.
@@ -24,8 +26,9 @@ interface CatalogRow {
 }
 
 /**
- * Every ordinary and partitioned table in `namespaces`, with its columns and
- * primary key. The model's `namespaces` lists those of `namespaces` that exist.
+ * Every ordinary and partitioned table in `namespaces`, with its columns,
+ * primary key and indexes (a second round trip, `indexes.ts`). The model's
+ * `namespaces` lists those of `namespaces` that exist.
  */
 export async function introspect(db: Kysely<unknown>, namespaces: readonly string[]): Promise<SchemaModel> {
   const { rows } = await sql<CatalogRow>`
@@ -47,10 +50,10 @@ export async function introspect(db: Kysely<unknown>, namespaces: readonly strin
      WHERE n.nspname = ANY(${[...namespaces]})
      ORDER BY n.nspname, c.relname, a.attnum`.execute(db)
 
-  return modelFromCatalog(rows)
+  return modelFromCatalog(rows, await readIndexes(db, { namespaces }))
 }
 
-function modelFromCatalog(rows: readonly CatalogRow[]): SchemaModel {
+function modelFromCatalog(rows: readonly CatalogRow[], indexes: readonly LiveIndex[]): SchemaModel {
   const namespaces = new Set<string>()
   const tables = new Map<string, { schema: string; name: string; columns: ColumnModel[]; keyed: [number, string][] }>()
   for (const row of rows) {
@@ -78,11 +81,17 @@ function modelFromCatalog(rows: readonly CatalogRow[]): SchemaModel {
     if (row.pk_position !== null) table.keyed.push([row.pk_position, row.column])
   }
 
-  const models: TableModel[] = [...tables.values()].map((t) => ({
+  const indexesOf = new Map<string, IndexModel[]>()
+  for (const live of indexes) {
+    const key = `${live.schema}.${live.table}`
+    indexesOf.set(key, [...(indexesOf.get(key) ?? []), live.index])
+  }
+  const models: TableModel[] = [...tables.entries()].map(([key, t]) => ({
     schema: t.schema,
     name: t.name,
     columns: t.columns,
     primaryKey: t.keyed.sort(([a], [b]) => a - b).map(([, name]) => name),
+    indexes: indexesOf.get(key) ?? [],
   }))
   // ORDER BY sorts by the server's collation; re-sort by code point so both models agree.
   models.sort((a, b) => compareText(`${a.schema}.${a.name}`, `${b.schema}.${b.name}`))

@@ -1,5 +1,6 @@
 import type { SchemaDefinition, TableDefinition } from '../dsl/table.js'
 import { MigratorError, TypeSpecError } from '../errors.js'
+import { indexesFromDefinition } from './index-model.js'
 import { type ColumnModel, type SchemaModel, type TableModel, compareText, displayTableName, sortTables, tableKey } from './model.js'
 import { normalizeDefault, SEQUENCE_DEFAULT } from './normalize-default.js'
 import { parseType } from './normalize-type.js'
@@ -18,6 +19,14 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
   const problems: string[] = []
   const tables: TableModel[] = []
   const seen = new Map<string, TableDefinition>()
+  // Index names share a namespace with tables: each PostgreSQL schema's relation names, tables first.
+  const relationNames = new Map<string, Set<string>>()
+  for (const declared of definition.tables) {
+    if (declared?.kind !== 'table-definition') continue
+    const names = relationNames.get(declared.schema) ?? new Set<string>()
+    names.add(declared.name).add(`${declared.name}_pkey`)
+    relationNames.set(declared.schema, names)
+  }
 
   for (const [index, declared] of definition.tables.entries()) {
     // A circular import leaves `undefined` here; say so rather than fail on a property read.
@@ -36,7 +45,7 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
       continue
     }
     seen.set(key, declared)
-    tables.push(tableModel(declared, where, problems))
+    tables.push(tableModel(declared, relationNames.get(declared.schema) ?? new Set(), where, problems))
   }
 
   if (problems.length > 0) {
@@ -48,7 +57,7 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
   return { namespaces: [...new Set(sorted.map((t) => t.schema))].sort(compareText), tables: sorted }
 }
 
-function tableModel(declared: TableDefinition, where: () => string, problems: string[]): TableModel {
+function tableModel(declared: TableDefinition, relationNames: Set<string>, where: () => string, problems: string[]): TableModel {
   const columns: ColumnModel[] = []
   const primaryKey: string[] = []
   const names = Object.keys(declared.columns)
@@ -104,7 +113,8 @@ function tableModel(declared: TableDefinition, where: () => string, problems: st
 
   // A primary key implies NOT NULL in PostgreSQL; model it so the diff agrees with the catalog.
   const keyed = columns.map((column) => (primaryKey.includes(column.name) ? { ...column, nullable: false } : column))
-  return { schema: declared.schema, name: declared.name, columns: keyed, primaryKey }
+  const indexes = indexesFromDefinition(declared, names, relationNames, where, problems)
+  return { schema: declared.schema, name: declared.name, columns: keyed, primaryKey, indexes }
 }
 
 function checkIdentifier(name: unknown, what: () => string, problems: string[]): void {

@@ -18,6 +18,10 @@ export function schemaHash(model: SchemaModel): string {
       column.default?.canonical ?? null,
       column.identity,
     ]),
+    // Only when there are some: schemas without indexes keep the hash they always had.
+    ...(table.indexes.length === 0
+      ? {}
+      : { indexes: table.indexes.map((index) => [index.name, index.unique, index.constraint, index.definition]) }),
   }))
   return `sha256:${createHash('sha256').update(JSON.stringify(canonical)).digest('hex')}`
 }

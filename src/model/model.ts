@@ -8,6 +8,8 @@
  * PostgreSQL would not see.
  */
 
+import type { IndexModel } from './index-model.js'
+
 /** A column default, kept both as written and in canonical form. */
 export interface ColumnDefault {
   /** The expression as declared or as PostgreSQL renders it; used in SQL and messages. */
@@ -34,6 +36,8 @@ export interface TableModel {
   readonly columns: readonly ColumnModel[]
   /** Primary key column names in key order; empty when the table has none. */
   readonly primaryKey: readonly string[]
+  /** Indexes and unique constraints, sorted by name; the primary key's index is not among them. */
+  readonly indexes: readonly IndexModel[]
 }
 
 export interface SchemaModel {
@@ -44,8 +48,12 @@ export interface SchemaModel {
 }
 
 /** How much a schema declares: what verify, check and the post-apply assertion report having checked. */
-export function sizeOf(model: SchemaModel): { readonly tables: number; readonly columns: number } {
-  return { tables: model.tables.length, columns: model.tables.reduce((n, t) => n + t.columns.length, 0) }
+export function sizeOf(model: SchemaModel): { readonly tables: number; readonly columns: number; readonly indexes: number } {
+  return {
+    tables: model.tables.length,
+    columns: model.tables.reduce((n, t) => n + t.columns.length, 0),
+    indexes: model.tables.reduce((n, t) => n + t.indexes.length, 0),
+  }
 }
 
 /** `public.call_log` style key; unique within a model. */

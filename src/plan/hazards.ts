@@ -18,6 +18,7 @@ export const HAZARDS = {
   'drop-table': 'the database has a table that schema/ lacks: dropping it deletes its data',
   'identity-change': 'changes a column between identity, serial and plain: not planned automatically; change it by hand',
   'primary-key-change': 'changes a primary key: not planned automatically; it rebuilds an index and may break foreign keys',
+  'drop-index': 'the database has an index or unique constraint that schema/ lacks: queries using it slow down, and a unique one stops rejecting duplicates',
 } as const satisfies Record<string, string>
 
 export type HazardCode = keyof typeof HAZARDS

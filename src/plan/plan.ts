@@ -1,8 +1,10 @@
 import type { Change, TableRef } from '../diff/diff.js'
+import { type IndexChange, isIndexChange } from '../diff/indexes.js'
 import type { DatabaseFacts, FactsQuestion } from '../introspect/probe.js'
 import { functionsCalledIn } from '../introspect/probe.js'
 import { displayTableName, tableKey } from '../model/model.js'
 import { type Hazard, type HazardCode, HAZARDS } from './hazards.js'
+import { indexDrafts } from './indexes.js'
 import * as render from './render-sql.js'
 
 /**
@@ -11,8 +13,12 @@ import * as render from './render-sql.js'
  * held back with the reason.
  */
 
-/** The strongest table lock a step takes; ACCESS EXCLUSIVE blocks even readers while held or queued. */
-export type LockLevel = 'none' | 'ACCESS EXCLUSIVE'
+/**
+ * The strongest table lock a step takes. ACCESS EXCLUSIVE blocks even readers
+ * while held or queued; SHARE UPDATE EXCLUSIVE (concurrent index builds and
+ * drops, index renames) lets reads and writes go on.
+ */
+export type LockLevel = 'none' | 'SHARE UPDATE EXCLUSIVE' | 'ACCESS EXCLUSIVE'
 
 export interface Timeouts {
   /** PostgreSQL interval text, e.g. `5s`; how long a step may wait for its lock. */
@@ -30,6 +36,12 @@ export interface Step {
   readonly lock: LockLevel
   readonly timeouts: Timeouts
   readonly hazards: readonly Hazard[]
+  /**
+   * `false` for a statement PostgreSQL refuses inside a transaction block
+   * (`CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`): apply runs it
+   * on its own, with session-level timeouts, and records it once it is done.
+   */
+  readonly transaction: boolean
 }
 
 export interface HeldBack {
@@ -74,29 +86,44 @@ export function planChanges(changes: readonly Change[], options: PlanOptions): P
   const steps: Step[] = []
   const heldBack: HeldBack[] = []
   for (const change of changes) {
-    const draft = draftStep(change, options.facts)
     const subject = subjectOf(change)
-    if (draft.sql === null) {
-      heldBack.push({ change, subject, sql: null, hazards: draft.hazards, needsAllow: [] })
+    // Most changes take one statement; an index built concurrently and swapped in takes several.
+    const drafts = isIndexChange(change) ? indexDrafts(change, subject) : [draftStep(change, options.facts)]
+    const hazards = drafts.flatMap((draft) => draft.hazards)
+    const statements = drafts.map((draft) => draft.sql)
+    if (statements.some((sql) => sql === null)) {
+      heldBack.push({ change, subject, sql: null, hazards, needsAllow: [] })
       continue
     }
-    const needsAllow = [...new Set(draft.hazards.map((h) => h.code))].filter((code) => !options.allow.has(code))
+    const needsAllow = [...new Set(hazards.map((h) => h.code))].filter((code) => !options.allow.has(code))
     if (needsAllow.length > 0) {
-      heldBack.push({ change, subject, sql: draft.sql, hazards: draft.hazards, needsAllow })
+      heldBack.push({ change, subject, sql: statements.join(';\n'), hazards, needsAllow })
       continue
     }
-    steps.push({ change, subject, sql: draft.sql, lock: draft.lock, timeouts: options.timeouts, hazards: draft.hazards })
+    for (const draft of drafts) {
+      steps.push({
+        change,
+        subject,
+        sql: draft.sql as string,
+        lock: draft.lock,
+        timeouts: options.timeouts,
+        hazards: draft.hazards,
+        transaction: draft.transaction ?? true,
+      })
+    }
   }
   return { steps, heldBack }
 }
 
-interface Draft {
+export interface Draft {
   readonly sql: string | null
   readonly lock: LockLevel
   readonly hazards: Hazard[]
+  /** `false`: cannot run inside a transaction block (see `Step.transaction`). */
+  readonly transaction?: boolean
 }
 
-function draftStep(change: Change, facts: DatabaseFacts): Draft {
+function draftStep(change: Exclude<Change, IndexChange>, facts: DatabaseFacts): Draft {
   const subject = subjectOf(change)
   const hazard = (code: HazardCode, detail = ''): Hazard => ({
     code,
@@ -181,6 +208,11 @@ export function subjectOf(change: Change): string {
     case 'add-column':
     case 'drop-column':
       return `${displayTableName(change.table)}.${change.column.name}`
+    case 'create-index':
+    case 'drop-index':
+      return `${displayTableName(change.table)}.${change.index.name}`
+    case 'replace-index':
+      return `${displayTableName(change.table)}.${change.to.name}`
     case 'alter-column-type':
     case 'alter-column-nullability':
     case 'alter-column-default':

@@ -34,7 +34,7 @@ export interface TableName {
   readonly name: string
 }
 
-function render(statement: RawBuilder<unknown>): string {
+export function render(statement: RawBuilder<unknown>): string {
   const compiled = statement.compile(compiler)
   // DDL takes no bind parameters; a parameter here would be a bug in this module.
   if (compiled.parameters.length > 0) throw new Error(`DDL rendered with parameters: ${compiled.sql}`)
