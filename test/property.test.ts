@@ -1,7 +1,8 @@
 import { mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
+import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
-import { type ColumnBuilder, c, defineSchema, type SchemaDefinition, table } from '../src/dsl/index.js'
+import { type ColumnBuilder, c, defineSchema, type JsonValue, type SchemaDefinition, table } from '../src/dsl/index.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
 import { withTestDatabase } from './support/database.js'
 import { planFor, writeAndApply } from './support/pipeline.js'
@@ -15,7 +16,9 @@ import { enabledTargets } from './support/targets.js'
  * generator (the seed is in the test name, so a failure replays exactly):
  * random names with quotes, spaces, case and non-ASCII; every supported type;
  * nullability, keys, identity; literal and expression defaults as a user
- * writes them, including jsonb that PostgreSQL re-renders.
+ * writes them, including jsonb that PostgreSQL re-renders, numbers spelt as
+ * strings (`'0.0'` on numeric), arrays, defaults from shared sequences with
+ * odd names, and generated columns over odd column names.
  */
 
 const SEEDS = Array.from({ length: Number(process.env.SCHEMA_PROPERTY_RUNS ?? 12) }, (_, i) => 1000 + i)
@@ -54,6 +57,11 @@ function name(r: Random, taken: Set<string>): string {
 
 const TEXTS = ['', 'queued', "it's", 'back\\slash', 'naïve ✓', 'two  spaces', 'semi; colon', 'line\nbreak']
 
+/** Sequences a schema's defaults may name; each run creates them first (the DSL does not declare sequences). */
+const SEQUENCES = ['plain_seq', "o'k seq", 'Mixed "Seq"']
+const SEQUENCES_SQL = SEQUENCES.map((s) => `CREATE SEQUENCE "${s.replaceAll('"', '""')}";`).join('\n')
+const nextval = (sequence: string) => `nextval('${`"${sequence.replaceAll('"', '""')}"`.replaceAll("'", "''")}'::regclass)`
+
 /** A column of a random type, with a default of the kind users write for it (or none). */
 function column(r: Random): AnyColumn {
   const withDefault = r.chance(0.5)
@@ -76,14 +84,35 @@ function column(r: Random): AnyColumn {
     () => c.interval() as AnyColumn,
     () => (withDefault ? c.uuid().defaultSql('gen_random_uuid()') : c.uuid()) as AnyColumn,
     () => c.json() as AnyColumn,
-    () => (withDefault ? c.jsonb().default(r.pick([{}, { b: 1, a: [1, 2] }, { "it's": null, zz: { y: true } }, [3, 'x']])) : c.jsonb()) as AnyColumn,
+    () => (withDefault ? c.jsonb().default(r.pick<JsonValue>([{}, { b: 1, a: [1, 2] }, { "it's": null, zz: { y: true } }, [3, 'x']])) : c.jsonb()) as AnyColumn,
     () => c.bytea() as AnyColumn,
     () => c.inet() as AnyColumn,
     () => (withDefault ? c.array(c.integer()).defaultSql("'{1,2}'") : c.array(c.text())) as AnyColumn,
     () => c.array(c.varchar(20)) as AnyColumn,
+    // Numbers spelt as strings, as numeric's TypeScript type (string) has users write them.
+    () => (withDefault ? c.numeric(12, 2).default(r.pick(['0.0', '1.50', '-2.255', '0', '1e3'])) : c.numeric()) as AnyColumn,
+    () => (withDefault ? c.numeric().default(r.pick(['0.0', '10', '-0.001', '.5'])) : c.numeric()) as AnyColumn,
+    () => (withDefault ? c.bigint().default(r.pick(['0', '-9999999999', 42n])) : c.bigint()) as AnyColumn,
+    () => (withDefault ? c.doublePrecision().default(r.pick([0, 0.25, -3, 1.5e-7])) : c.real()) as AnyColumn,
+    // Arrays, with elements that need quoting in an array literal.
+    () => (withDefault ? c.array(c.text()).default(r.pick([[], ['a b', "it's"], ['x,y', '"q"', 'NULL', 'back\\slash', '{}']])) : c.array(c.text())) as AnyColumn,
+    () => (withDefault ? c.array(c.integer()).default(r.pick([[], [1, -2], [0]])) : c.array(c.integer())) as AnyColumn,
+    () => (withDefault ? c.array(c.numeric(6, 2)).default(r.pick([['1.5', 0], ['0.0']])) : c.array(c.numeric(6, 2))) as AnyColumn,
+    // A shared sequence, named as users write it.
+    () => (withDefault ? c.bigint().defaultSql(nextval(r.pick(SEQUENCES))) : c.bigint()) as AnyColumn,
   ]
   const built = r.pick(choices)()
   return (r.chance(0.3) ? built.notNull() : built) as AnyColumn
+}
+
+/** A stored generated column computed from `source`, spelt as a user would (PostgreSQL re-renders it). */
+function generated(r: Random, source: string): AnyColumn {
+  const ref = sql.ref(source)
+  return r.pick([
+    () => c.integer().generatedAlwaysAs(sql`length(${ref}::text) + 1`),
+    () => c.text().notNull().generatedAlwaysAs(sql`'#' || ${ref}::text`),
+    () => c.text().generatedAlwaysAs(sql`UPPER(${ref}::TEXT)`),
+  ])() as AnyColumn
 }
 
 function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefinition } {
@@ -99,9 +128,12 @@ function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefin
       () => c.text().primaryKey(),
     ])() as AnyColumn
     for (let i = r.int(1, 7); i > 0; i--) columns[name(r, columnNames)] = column(r)
+    // A generated column over the (oddly named) key: quoted through sql.ref, compared by expression.
+    if (r.chance(0.5)) columns[name(r, columnNames)] = generated(r, key)
     // New nullable columns, as a later schema adds them.
     const added: Record<string, AnyColumn> = {}
     for (let i = r.int(1, 3); i > 0; i--) added[name(r, columnNames)] = column(r)
+    if (r.chance(0.3)) added[name(r, columnNames)] = generated(r, key)
     const options = r.chance(0.3) ? { schema: 'audit ☂' } : {}
     const tableName = name(r, tableNames)
     return { tableName, columns, added, options }
@@ -118,7 +150,8 @@ describe.each(enabledTargets())('random schemas on %s', (target) => {
   it.each(SEEDS)('seed %i: apply, then re-plan is empty; grow, apply, re-plan is empty', async (seed) => {
     const { schema, grown } = randomSchema(random(seed))
     const dir = await mkdtemp(path.join(scratch(), `${target}-${seed}-`))
-    await withTestDatabase(target, async ({ db }) => {
+    await withTestDatabase(target, async ({ db, exec }) => {
+      await exec(SEQUENCES_SQL)
       for (const definition of [schema, grown]) {
         const declared = modelFromDefinition(definition)
         const plan = await planFor(db, declared)

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
-import { MigratorError } from '../errors.js'
-import { HAZARD_CODES, type HazardCode, isHazardCode } from '../plan/hazards.js'
+import { parseAllow } from '../plan/allowance.js'
+import { HAZARD_CODES } from '../plan/hazards.js'
 import { resolveSettings, type Settings } from '../settings.js'
 import { type CommandOptions, type Io, renderError } from './command.js'
 
@@ -26,7 +26,8 @@ commands:
 options:
   --json                    machine-readable output on stdout (apply: one JSON event per line)
   --dry-run                 (plan) write nothing
-  --allow <codes>           (plan) plan steps with these hazards, comma-separated: ${HAZARD_CODES.join(', ')}
+  --allow <codes>           (plan) plan steps with these hazards, comma-separated: ${HAZARD_CODES.join(', ')};
+                            <code>:<subject> allows one change (drop-column:call_log.legacy_flag)
   --schema <path>           the module exporting \`schema\` (default schema/index.ts)
   --migrations <dir>        generated migrations (default generated-migrations/)
   --database-url <url>      target database (default $DATABASE_URL; unset: embedded PGlite in .pglite/)
@@ -122,17 +123,6 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
 
 function isCommand(command: string | undefined): command is Command {
   return (COMMANDS as readonly (string | undefined)[]).includes(command)
-}
-
-function parseAllow(values: readonly string[]): Set<HazardCode> {
-  const codes = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
-  const unknown = codes.filter((code) => !isHazardCode(code))
-  if (unknown.length > 0) {
-    throw new MigratorError('settings', `unknown hazard code ${unknown.map((c) => `"${c}"`).join(', ')} in --allow`, {
-      hint: `known codes: ${HAZARD_CODES.join(', ')}`,
-    })
-  }
-  return new Set(codes as HazardCode[])
 }
 
 /**

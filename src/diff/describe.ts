@@ -1,4 +1,4 @@
-import type { ColumnModel } from '../model/model.js'
+import type { ColumnModel, GeneratedColumn, Partitioning } from '../model/model.js'
 import type { Change } from './diff.js'
 
 /** One line for people: what differs, as `schema:verify` and the post-apply assertion report it. */
@@ -18,6 +18,10 @@ export function describeChange(change: Change): string {
       return `default is ${change.from?.sql ?? 'none'}, declared ${change.to?.sql ?? 'none'}`
     case 'alter-column-identity':
       return `identity is ${change.from ?? 'none'}, declared ${change.to ?? 'none'}`
+    case 'alter-column-generated':
+      return `is ${generation(change.from)}, declared ${generation(change.to)}`
+    case 'alter-partitioning':
+      return `is ${partitioning(change.from)}, declared ${partitioning(change.to)}`
     case 'alter-primary-key':
       return `primary key is (${change.from.join(', ')}), declared (${change.to.join(', ')})`
     case 'drop-column':
@@ -37,9 +41,19 @@ export function breaksSchema(change: Change): boolean {
   return change.kind !== 'drop-column' && change.kind !== 'drop-table'
 }
 
+/** `a plain column` or `generated always as (a * 2) stored`. */
+export function generation(generated: GeneratedColumn | null): string {
+  return generated === null ? 'a plain column' : `generated always as (${generated.sql.replace(/^\((.*)\)$/s, '$1')}) ${generated.kind}`
+}
+
+function partitioning(partitionBy: Partitioning | null): string {
+  return partitionBy === null ? 'a plain table' : `partitioned by ${partitionBy.sql}`
+}
+
 function columnSummary(column: ColumnModel): string {
   const parts = [column.type, column.nullable ? 'null' : 'not null']
   if (column.default) parts.push(`default ${column.default.sql}`)
+  if (column.generated) parts.push(generation(column.generated))
   if (column.identity) parts.push(`identity ${column.identity}`)
   return parts.join(', ')
 }

@@ -1,7 +1,7 @@
 /**
  * The schema definition language: what `schema/` imports.
  */
-export { ColumnBuilder, type ColumnSpec, type ColumnTypes, type DefaultLiteral } from './column.js'
+export { ColumnBuilder, type ColumnSpec, type ColumnTypes, type DeclaredDefault, type SqlExpression } from './column.js'
 export { c, type IntervalValue, type JsonValue } from './types.js'
 export {
   defineSchema,

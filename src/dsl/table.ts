@@ -9,6 +9,11 @@ export interface TableOptions<Schema extends string, ColumnName extends string> 
   readonly schema?: Schema
   /** A primary key over several columns, in key order. */
   readonly primaryKey?: readonly ColumnName[]
+  /**
+   * A partitioned table: `RANGE (created_at)`, `LIST (region)`, `HASH (id)`, as
+   * `pg_get_partkeydef` prints it. Its partitions are not part of the schema.
+   */
+  readonly partitionBy?: string
 }
 
 export interface TableDefinition<
@@ -21,6 +26,7 @@ export interface TableDefinition<
   readonly schema: Schema
   readonly columns: Columns
   readonly primaryKey: readonly string[] | null
+  readonly partitionBy: string | null
   /** `file:line` of the `table(...)` call, for error messages; worked out only when read. */
   readonly definedAt: string | null
 }
@@ -59,6 +65,7 @@ export function table<
     schema: (options.schema ?? 'public') as Schema,
     columns,
     primaryKey: options.primaryKey ?? null,
+    partitionBy: options.partitionBy ?? null,
     get definedAt() {
       if (location === undefined) location = callerLocation(callSite)
       return location
