@@ -216,6 +216,7 @@ describe('generated columns and partitioned tables', () => {
             b: c.integer().generatedAlwaysAs('1) STORED, evil int GENERATED ALWAYS AS (1'),
             d: c.text().defaultSql("'x' -- note"),
             e: c.text().defaultSql("'unclosed"),
+            f: c.text().defaultSql("'nul \0 here'"),
             ok: c.array(c.integer()).defaultSql("ARRAY[1, 2]::integer[]"),
           },
           { partitionBy: 'RANGE (a); DROP TABLE t; SELECT (1)' },
@@ -226,6 +227,7 @@ describe('generated columns and partitioned tables', () => {
     expect(message).toContain('column b: the generation expression "1) STORED, evil int GENERATED ALWAYS AS (1" is not one SQL expression')
     expect(message).toContain(`column d: .defaultSql("'x' -- note") is not one SQL expression`)
     expect(message).toContain(`column e: .defaultSql("'unclosed") is not one SQL expression`)
+    expect(message).toContain(`column f: .defaultSql("'nul \\u0000 here'") contains a NUL character`)
     expect(message).not.toContain('column ok')
     expect(message).toContain('partitionBy "RANGE (a); DROP TABLE t; SELECT (1)" is not RANGE (...), LIST (...) or HASH (...)')
   })

@@ -1,4 +1,5 @@
 import type { ColumnModel, GeneratedColumn, Partitioning } from '../model/model.js'
+import { stripOuterParentheses } from '../model/sql-text.js'
 import type { Change } from './diff.js'
 
 /** One line for people: what differs, as `schema:verify` and the post-apply assertion report it. */
@@ -43,7 +44,7 @@ export function breaksSchema(change: Change): boolean {
 
 /** `a plain column` or `generated always as (a * 2) stored`. */
 export function generation(generated: GeneratedColumn | null): string {
-  return generated === null ? 'a plain column' : `generated always as (${generated.sql.replace(/^\((.*)\)$/s, '$1')}) ${generated.kind}`
+  return generated === null ? 'a plain column' : `generated always as (${stripOuterParentheses(generated.sql)}) ${generated.kind}`
 }
 
 function partitioning(partitionBy: Partitioning | null): string {

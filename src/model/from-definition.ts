@@ -140,8 +140,9 @@ function declaredDefault(spec: ColumnSpec, type: string, catalogType: boolean, r
   let sql: string
   if (spec.default.kind === 'sql') {
     sql = spec.default.sql.trim()
-    if (!isSingleExpression(sql)) {
-      report(`.defaultSql(${JSON.stringify(sql)}) is not one SQL expression (an unclosed quote or parenthesis, or a ',', ';' or comment outside them)`)
+    const problem = expressionProblem(sql)
+    if (problem) {
+      report(`.defaultSql(${JSON.stringify(sql)}) ${problem}`)
       return null
     }
   } else {
@@ -171,18 +172,26 @@ function generatedColumn(expression: SqlExpression, report: (problem: string) =>
     report('the generation expression is empty')
     return null
   }
-  if (!isSingleExpression(sql)) {
-    report(`the generation expression ${JSON.stringify(sql)} is not one SQL expression (an unclosed quote or parenthesis, or a ',', ';' or comment outside them)`)
+  const problem = expressionProblem(sql)
+  if (problem) {
+    report(`the generation expression ${JSON.stringify(sql)} ${problem}`)
     return null
   }
   return { kind: 'stored', sql, canonical: canonicalExpression(sql) }
+}
+
+/** Why `sql`, written into DDL as it is, cannot stand where an expression goes; `null` when it can. */
+function expressionProblem(sql: string): string | null {
+  if (sql.includes('\0')) return 'contains a NUL character'
+  if (!isSingleExpression(sql)) return "is not one SQL expression (an unclosed quote or parenthesis, or a ',', ';' or comment outside them)"
+  return null
 }
 
 function partitioning(declared: TableDefinition, where: () => string, problems: string[]): Partitioning | null {
   const { partitionBy } = declared
   if (partitionBy === null || partitionBy === undefined) return null
   const parts = typeof partitionBy === 'string' ? /^(range|list|hash)\s*(\(.+\))$/is.exec(partitionBy.trim()) : null
-  if (!parts || stripOuterParentheses(parts[2] as string) === parts[2] || !isSingleExpression(parts[2] as string)) {
+  if (!parts || stripOuterParentheses(parts[2] as string) === parts[2] || expressionProblem(parts[2] as string)) {
     problems.push(`${where()}: partitionBy ${JSON.stringify(partitionBy)} is not RANGE (...), LIST (...) or HASH (...)`)
     return null
   }

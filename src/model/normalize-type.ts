@@ -134,7 +134,7 @@ export function parseType(spec: string): ParsedType {
   return { type: isArray ? `${parsed.type}[]` : parsed.type, serial: parsed.serial }
 }
 
-const IDENTIFIER = String.raw`(?:[\p{L}_][\p{L}\p{N}_$]*|"(?:[^"]|"")+")`
+const IDENTIFIER = String.raw`(?:[\p{L}_][\p{L}\p{N}_$]*|"(?:[^"\0]|"")+")`
 const MODIFIER = String.raw`(?:-?\d+|[\p{L}_][\p{L}\p{N}_]*)`
 /** `name`, `schema.name`, `name(modifiers)`, with `[]` suffixes: how a type the target defines is spelt. */
 const CATALOG_TYPE = new RegExp(

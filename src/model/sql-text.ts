@@ -104,6 +104,17 @@ function quotesClosed(text: string): boolean {
   return quote === null
 }
 
+/** The lower-cased words of `text` outside quotes, parentheses and brackets: `now() AT TIME ZONE 'utc'` → at, time, zone. */
+export function topLevelWords(text: string): string[] {
+  let masked = ''
+  let at = 0
+  for (const { index, ch, depth } of unquoted(text)) {
+    masked += ' '.repeat(index - at) + (depth === 0 && ch !== '(' && ch !== '[' ? ch : ' ')
+    at = index + 1
+  }
+  return [...masked.toLowerCase().matchAll(/[a-z_][a-z0-9_$]*/g)].map((m) => m[0])
+}
+
 /**
  * Splits `text` at `separator` where it stands outside quotes, parentheses
  * and brackets: the items of `a, f(b, c), 'd,e'`.

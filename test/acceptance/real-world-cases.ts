@@ -362,11 +362,46 @@ export const REAL_WORLD_CASES: readonly RealWorldCase[] = [filmRental, mappingSi
 
 const t = (columns: Parameters<typeof table>[1]) => defineSchema(table('t', { id: c.integer().primaryKey(), ...columns }))
 
+/** Defaults as structure dumps and hand-written DDL spell them: `[column type, default expression]`. */
+const DEFAULTS_IN_THE_WILD: readonly (readonly [string, string])[] = [
+  ['date', "'2020-01-01'"], ['date', 'CURRENT_DATE + 1'], ['date', 'now()'], ['timestamp without time zone', "'2020-01-01'"],
+  ['timestamp with time zone', "'2020-01-01 10:00:00+02'"], ['timestamp(0) with time zone', 'now()'],
+  ['timestamp with time zone', "now() + interval '1 day'"], ['timestamp without time zone', "now() at time zone 'utc'"],
+  ['time without time zone', "'10:00'"], ['time with time zone', 'CURRENT_TIME'], ['interval', "'1 day'"], ['interval', "'24 hours'"],
+  ['interval', "interval '1' hour"], ['text', "'a' || 'b'"], ['text', "lower('X')"], ['character varying(10)', "'x'::text"],
+  ['character(3)', "'a'"], ['integer', '1 + 1'], ['integer', "'7'::bigint"], ['bigint', '(2)::bigint * 3'], ['numeric(5,1)', '1.25'],
+  ['numeric', "'1e-3'"], ['real', "'1e-3'"], ['double precision', 'pi()'], ['boolean', "'yes'"], ['boolean', '1 = 1'],
+  ['boolean', 'NOT false'], ['uuid', "'00000000-0000-0000-0000-000000000000'"], ['uuid', 'gen_random_uuid()'], ['inet', "'10.0.0.1/32'"],
+  ['cidr', "'10.0.0.0/8'"], ['macaddr', "'08:00:2b:01:02:03'"], ['bytea', String.raw`'\x00ff'`], ['bytea', "'abc'::bytea"],
+  ['json', `'{"b":1, "a":2}'`], ['jsonb', `'[1, {"x": null}]'`], ['jsonb', "jsonb_build_object('a', 1)"], ['text[]', "'{a,b}'::text[]"],
+  ['text[]', "ARRAY['a', NULL]"], ['integer[]', "'{}'"], ['integer[]', 'ARRAY[]::integer[]'], ['integer[]', 'array[1,2] || 3'],
+  ['character varying(5)[]', "'{x}'"], ['numeric(4,2)[]', "'{1.005}'"], ['boolean[]', "'{true,no}'"], ['jsonb[]', "ARRAY['{}'::jsonb]"],
+  ['text', 'CURRENT_USER'], ['text', "current_setting('TimeZone')"], ['oid', "'pg_class'::regclass"], ['money', '12.5'],
+  ['tsvector', "to_tsvector('simple', 'a b')"], ['int4range', "'[1,5)'"], ['point', "'(1,2)'"], ['bit(3)', "B'101'"], ['xml', "'<a/>'"],
+  ['text', "'it''s'"], ['text', String.raw`E'tab\there'`], ['text', '$$dollar$$'], ['integer', '-2147483648'], ['bigint', '-9223372036854775808'],
+  ['smallint', "'-5'"], ['double precision', "'NaN'"], ['numeric', "'Infinity'"], ['double precision', "'-Infinity'"],
+  ['timestamp with time zone', "'infinity'"], ['date', "'epoch'"], ['text', "NULL::text || 'x'"], ['boolean', "'x' IS NOT NULL"],
+]
+const wildSchema = t(Object.fromEntries(DEFAULTS_IN_THE_WILD.map(([type, expression], i) => [`d${i}`, c.type(type).defaultSql(expression)])))
+const wildTable = `CREATE TABLE t (id integer PRIMARY KEY, ${DEFAULTS_IN_THE_WILD.map(([type, expression], i) => `d${i} ${type} DEFAULT (${expression})`).join(', ')})`
+
 /**
  * What broke when real schemas were round-tripped, one case per finding,
  * run by the acceptance runner on every target.
  */
 export const REAL_WORLD_FINDINGS: readonly AcceptanceCase[] = [
+  {
+    name: `${DEFAULTS_IN_THE_WILD.length} defaults as real schemas write them: planned on an empty database, they converge`,
+    before: '',
+    schema: wildSchema,
+    steps: ['create-table t'],
+  },
+  {
+    name: `${DEFAULTS_IN_THE_WILD.length} defaults as real schemas write them: declared as the database has them, no difference`,
+    before: wildTable,
+    schema: wildSchema,
+    steps: [],
+  },
   {
     name: 'numbers compare by value however they are spelt (0.0 and 0, strings and numbers)',
     before: `CREATE TABLE t (
