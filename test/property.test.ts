@@ -1,12 +1,13 @@
 import { mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
 import { sql } from 'kysely'
-import { describe, expect, it } from 'vitest'
+import { describe } from 'vitest'
 import { type ColumnBuilder, c, defineSchema, type JsonValue, type SchemaDefinition, table } from '../src/dsl/index.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
 import { withTestDatabase } from './support/database.js'
 import { planFor, writeAndApply } from './support/pipeline.js'
 import { useScratchDir } from './support/scratch.js'
+import { casesOn } from './support/cases.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -147,7 +148,7 @@ function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefin
 const scratch = useScratchDir('property')
 
 describe.each(enabledTargets())('random schemas on %s', (target) => {
-  it.each(SEEDS)('seed %i: apply, then re-plan is empty; grow, apply, re-plan is empty', async (seed) => {
+  casesOn(target).for(SEEDS)('seed %i: apply, then re-plan is empty; grow, apply, re-plan is empty', async (seed, { expect }) => {
     const { schema, grown } = randomSchema(random(seed))
     const dir = await mkdtemp(path.join(scratch(), `${target}-${seed}-`))
     await withTestDatabase(target, async ({ db, exec }) => {

@@ -13,6 +13,7 @@ import { REAL_WORLD_CASES } from './acceptance/real-world-cases.js'
 import { withTestDatabase } from './support/database.js'
 import { planFor, TEST_TIMEOUTS, writeAndApply } from './support/pipeline.js'
 import { useScratchDir } from './support/scratch.js'
+import { casesOn } from './support/cases.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -95,9 +96,9 @@ async function sameConstant(db: Kysely<unknown>, before: CatalogColumn, after: C
 }
 
 describe.each(enabledTargets())('real-world schemas on %s', (target) => {
-  it.each(REAL_WORLD_CASES)(
+  casesOn(target).for(REAL_WORLD_CASES)(
     '$name: verify on the original, plan and apply on an empty database, re-plan, catalog diff',
-    async (realWorld) => {
+    async (realWorld, { expect }) => {
       const declared = modelFromDefinition(realWorld.schema)
 
       const original = await withTestDatabase(target, async ({ db, exec }) => {
