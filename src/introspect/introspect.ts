@@ -12,7 +12,7 @@ import { canonicalExpression, defaultModel, sequenceDefaultText, sequenceOfDefau
 import { canonicalType } from '../model/normalize-type.js'
 
 /**
- * Reads the live schema in one catalog round trip.
+ * Reads the live schema in one catalog round trip (two when defaults draw from sequences).
  *
  * Types come from `format_type(atttypid, atttypmod)`, which keeps modifiers
  * (`character varying(255)`, `timestamp(3) with time zone`) that
@@ -34,10 +34,11 @@ interface CatalogRow {
   identity: string | null
   generated: string | null
   pk_position: number | null
-  sequence_schema: string | null
-  sequence_name: string | null
-  sequence_owned: boolean | null
+  default_oid: string | null
 }
+
+/** The sequence a `nextval` default draws from, by its `pg_attrdef` oid. */
+type DefaultSequences = ReadonlyMap<string, { readonly schema: string; readonly name: string; readonly owned: boolean }>
 
 /**
  * Every ordinary and partitioned table in `namespaces` (partitions are part
@@ -56,9 +57,7 @@ export async function introspect(db: Kysely<unknown>, namespaces: readonly strin
            a.attidentity::text AS identity,
            a.attgenerated::text AS generated,
            array_position(pk.conkey, a.attnum) AS pk_position,
-           seq.schema AS sequence_schema,
-           seq.name AS sequence_name,
-           seq.owned AS sequence_owned
+           d.oid::text AS default_oid
       FROM pg_catalog.pg_namespace n
       LEFT JOIN pg_catalog.pg_class c
              ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -66,25 +65,36 @@ export async function introspect(db: Kysely<unknown>, namespaces: readonly strin
              ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
       LEFT JOIN pg_catalog.pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
-      LEFT JOIN LATERAL (
-            SELECT sn.nspname AS schema, s.relname AS name,
-                   EXISTS (SELECT 1 FROM pg_catalog.pg_depend o
-                            WHERE o.classid = 'pg_catalog.pg_class'::regclass AND o.objid = s.oid
-                              AND o.refclassid = 'pg_catalog.pg_class'::regclass AND o.refobjid = c.oid
-                              AND o.refobjsubid = a.attnum AND o.deptype = 'a') AS owned
-              FROM pg_catalog.pg_depend dd
-              JOIN pg_catalog.pg_class s ON s.oid = dd.refobjid AND s.relkind = 'S'
-              JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
-             WHERE dd.classid = 'pg_catalog.pg_attrdef'::regclass AND dd.objid = d.oid
-               AND dd.refclassid = 'pg_catalog.pg_class'::regclass
-             LIMIT 1) seq ON true
      WHERE n.nspname = ANY(${[...namespaces]})
      ORDER BY n.nspname, c.relname, a.attnum`.execute(db)
 
-  return modelFromCatalog(rows)
+  return modelFromCatalog(rows, await defaultSequences(db, rows))
 }
 
-function modelFromCatalog(rows: readonly CatalogRow[]): SchemaModel {
+/**
+ * Which sequence each `nextval` default draws from, and whether its column
+ * owns it, from `pg_depend`: a second, small round trip, only when there are
+ * such defaults (joining it into the main query cost every column).
+ */
+async function defaultSequences(db: Kysely<unknown>, rows: readonly CatalogRow[]): Promise<DefaultSequences> {
+  const oids = rows.flatMap((row) => (row.default_oid !== null && row.default_expr !== null && sequenceOfDefault(row.default_expr) ? [row.default_oid] : []))
+  if (oids.length === 0) return new Map()
+  const { rows: found } = await sql<{ attrdef: string; schema: string; name: string; owned: boolean }>`
+    SELECT dd.objid::text AS attrdef, sn.nspname AS schema, s.relname AS name,
+           EXISTS (SELECT 1 FROM pg_catalog.pg_depend o
+                    WHERE o.classid = 'pg_catalog.pg_class'::regclass AND o.objid = s.oid AND o.deptype = 'a'
+                      AND o.refclassid = 'pg_catalog.pg_class'::regclass
+                      AND o.refobjid = ad.adrelid AND o.refobjsubid = ad.adnum) AS owned
+      FROM pg_catalog.pg_depend dd
+      JOIN pg_catalog.pg_attrdef ad ON ad.oid = dd.objid
+      JOIN pg_catalog.pg_class s ON s.oid = dd.refobjid AND s.relkind = 'S'
+      JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
+     WHERE dd.classid = 'pg_catalog.pg_attrdef'::regclass AND dd.objid = ANY(${oids}::oid[])
+       AND dd.refclassid = 'pg_catalog.pg_class'::regclass`.execute(db)
+  return new Map(found.map((row) => [row.attrdef, { schema: row.schema, name: row.name, owned: row.owned }]))
+}
+
+function modelFromCatalog(rows: readonly CatalogRow[], sequences: DefaultSequences): SchemaModel {
   const namespaces = new Set<string>()
   const tables = new Map<string, { table: Omit<TableModel, 'primaryKey'>; columns: ColumnModel[]; keyed: [number, string][] }>()
   for (const row of rows) {
@@ -105,7 +115,7 @@ function modelFromCatalog(rows: readonly CatalogRow[]): SchemaModel {
       name: row.column,
       type,
       nullable: row.not_null !== true,
-      default: generated || row.default_expr === null ? null : liveDefault(row.default_expr, type, row),
+      default: generated || row.default_expr === null ? null : liveDefault(row.default_expr, type, sequences.get(row.default_oid ?? '')),
       identity: identityKind(row.identity),
       generated,
       catalogType: false,
@@ -123,9 +133,13 @@ function modelFromCatalog(rows: readonly CatalogRow[]): SchemaModel {
 }
 
 /** A `nextval` default names its sequence as `pg_depend` has it, whatever `search_path` made of the printed name. */
-function liveDefault(expression: string, type: string, row: CatalogRow): ColumnDefault | null {
-  if (row.sequence_schema !== null && row.sequence_name !== null && sequenceOfDefault(expression)) {
-    const sequence = { schema: row.sequence_schema, name: row.sequence_name, ownedByColumn: row.sequence_owned === true }
+function liveDefault(
+  expression: string,
+  type: string,
+  drawsFrom: { readonly schema: string; readonly name: string; readonly owned: boolean } | undefined,
+): ColumnDefault | null {
+  if (drawsFrom && sequenceOfDefault(expression)) {
+    const sequence = { schema: drawsFrom.schema, name: drawsFrom.name, ownedByColumn: drawsFrom.owned }
     return { sql: expression, canonical: sequenceDefaultText(sequence), sequence }
   }
   return defaultModel(expression, type)
