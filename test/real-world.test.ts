@@ -215,3 +215,16 @@ describe.each(enabledTargets())('what the target must have, and what plan refuse
     })
   })
 })
+
+describe.runIf(enabledTargets().includes('postgres'))('PostgreSQL 18 virtual generated columns', () => {
+  it('a virtual generated column is read as such and never taken for the stored one declared', async () => {
+    const schema = defineSchema(table('t', { id: c.integer().primaryKey(), a: c.integer(), g: c.integer().generatedAlwaysAs('a * 2') }))
+    await withTestDatabase('postgres', async ({ db, exec }) => {
+      await exec('CREATE TABLE t (id integer PRIMARY KEY, a integer, g integer GENERATED ALWAYS AS (a * 2) VIRTUAL)')
+      const { plan: planned, changes } = await plan(db, schema)
+      expect(changes.map((change) => change.kind)).toEqual(['alter-column-generated'])
+      expect(heldBackOf(planned)).toEqual(['generated-change t.g'])
+      expect(planned.heldBack[0]?.hazards[0]?.message).toContain('generated always as (a * 2) virtual → generated always as (a * 2) stored')
+    })
+  })
+})

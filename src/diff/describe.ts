@@ -1,4 +1,4 @@
-import type { ColumnModel, GeneratedColumn, Partitioning } from '../model/model.js'
+import { type ColumnDefault, type ColumnModel, type GeneratedColumn, type Partitioning, SEQUENCE_DEFAULT } from '../model/model.js'
 import { stripOuterParentheses } from '../model/sql-text.js'
 import type { Change } from './diff.js'
 
@@ -16,7 +16,7 @@ export function describeChange(change: Change): string {
     case 'alter-column-nullability':
       return change.nullable ? 'is NOT NULL, declared nullable' : 'is nullable, declared NOT NULL'
     case 'alter-column-default':
-      return `default is ${change.from?.sql ?? 'none'}, declared ${change.to?.sql ?? 'none'}`
+      return `default is ${defaultText(change.from)}, declared ${defaultText(change.to)}`
     case 'alter-column-identity':
       return `identity is ${change.from ?? 'none'}, declared ${change.to ?? 'none'}`
     case 'alter-column-generated':
@@ -40,6 +40,11 @@ export function describeChange(change: Change): string {
  */
 export function breaksSchema(change: Change): boolean {
   return change.kind !== 'drop-column' && change.kind !== 'drop-table'
+}
+
+function defaultText(value: ColumnDefault | null): string {
+  if (value === null) return 'none'
+  return value.canonical === SEQUENCE_DEFAULT ? 'serial (a sequence the column owns)' : value.sql
 }
 
 /** `a plain column` or `generated always as (a * 2) stored`. */
