@@ -3,7 +3,7 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, runCli } from './support/cli.js'
+import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, REPO, runCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { NEW_COLUMNS, pre109 } from './support/fixtures.js'
 import { useScratchDir } from './support/scratch.js'
@@ -165,5 +165,82 @@ describe.runIf(enabledTargets().includes('postgres'))('against a real PostgreSQL
     expect(result.stderr).toContain('authentication failed (SQLSTATE 28P01)')
     expect(result.stderr).toContain('postgres://postgres:***@')
     expect(result.stdout + result.stderr).not.toContain('wrong-Pa55word')
+  })
+})
+
+describe.runIf(enabledTargets().includes('postgres'))('--allow with subjects, and types the target lacks', () => {
+  let database: Awaited<ReturnType<typeof createDatabase>>
+  let schemaFile: string
+  let migrations: string
+  const dsl = path.join(REPO, 'src/dsl/index.js')
+
+  beforeAll(async () => {
+    database = await createDatabase()
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    await client.query('CREATE TABLE call_log (id integer PRIMARY KEY, legacy_flag boolean, a text, b text)')
+    await client.end()
+    schemaFile = path.join(workDir(), 'allow-schema.ts')
+    await writeFile(
+      schemaFile,
+      `import { c, table, defineSchema } from '${dsl}'\nexport const schema = defineSchema(table('call_log', { id: c.integer().primaryKey() }))\n`,
+    )
+    migrations = await mkdtemp(path.join(workDir(), 'allow-migrations-'))
+  })
+  afterAll(async () => {
+    await database?.drop()
+  })
+
+  const plan = (...allow: string[]) =>
+    runCli(['plan', '--dry-run', '--schema', schemaFile, '--migrations', migrations, ...allow.flatMap((a) => ['--allow', a])], {
+      env: { DATABASE_URL: database.url },
+    })
+
+  it('a code with a subject plans that step alone and says so', async () => {
+    const result = await plan('drop-column:call_log.legacy_flag')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('1. drop column call_log.legacy_flag')
+    expect(result.stdout).toContain('Held back: 2 changes')
+    expect(result.stdout).toContain('to plan it: --allow drop-column:call_log.a')
+    expect(result.stdout).toContain('--allow drop-column:call_log.legacy_flag unlocked 1 step.')
+  })
+
+  it('a bare code plans every step it covers and says how many', async () => {
+    const result = await plan('drop-column')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('Summary: 3 steps (3 drop column); 0 held back.')
+    expect(result.stdout).toContain('--allow drop-column unlocked 3 steps.')
+    const json = JSON.parse((await runCli(['plan', '--json', '--dry-run', '--schema', schemaFile, '--migrations', migrations, '--allow', 'drop-column'], { env: { DATABASE_URL: database.url } })).stdout)
+    expect(json.allowed).toEqual([{ allow: 'drop-column', code: 'drop-column', subject: null, steps: 3, unmatched: false }])
+  })
+
+  it('a subject that matches nothing unlocks nothing and says which subjects it could name; nothing is written', async () => {
+    const result = await runCli(['plan', '--schema', schemaFile, '--migrations', migrations, '--allow', 'drop-column:call_log.legacy_flg'], {
+      env: { DATABASE_URL: database.url },
+    })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('Summary: no steps; 3 held back.')
+    expect(result.stdout).toContain(
+      '--allow drop-column:call_log.legacy_flg matches no change in this plan (changes with drop-column here: drop-column:call_log.legacy_flag, drop-column:call_log.a, drop-column:call_log.b).',
+    )
+    expect(await readdir(migrations)).toEqual([])
+  })
+
+  it('an --allow subject with an unknown code is refused before connecting', async () => {
+    const result = await runCli(['plan', '--allow', 'drop-colum:call_log.a'], { env: { DATABASE_URL: 'postgres://u:pw-unused@127.0.0.1:1/db' } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('unknown hazard code "drop-colum" in --allow')
+  })
+
+  it('verify names a type the target lacks and the extension to create, exit 1', async () => {
+    const file = path.join(workDir(), 'citext-schema.ts')
+    await writeFile(
+      file,
+      `import { c, table, defineSchema } from '${dsl}'\nexport const schema = defineSchema(table('call_log', { id: c.integer().primaryKey(), email: c.type('citext') }))\n`,
+    )
+    const result = await runCli(['verify', '--schema', file], { env: { DATABASE_URL: database.url } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('call_log.email: type "citext" does not exist in the target database')
+    expect(result.stderr).toContain('fix: CREATE EXTENSION citext')
   })
 })

@@ -1,5 +1,6 @@
 import { breaksSchema, describeChange } from '../diff/describe.js'
 import type { Change } from '../diff/diff.js'
+import { narrowAllow } from '../plan/allowance.js'
 import { subjectOf, type HeldBack, type Plan, type Step } from '../plan/plan.js'
 
 /**
@@ -26,6 +27,18 @@ export function renderPlan(plan: Plan, filledBy: FilledBy = new Map()): string {
     for (const held of plan.heldBack) lines.push(...renderHeldBack(held), '')
   }
   lines.push(summaryLine(plan))
+  // A bare code can let through more than was meant, a subject can be mistyped: say what each one did.
+  for (const use of plan.allowed) {
+    if (!use.unmatched) {
+      lines.push(`--allow ${use.allow} unlocked ${count(use.steps, 'step')}.`)
+      continue
+    }
+    const candidates = [...plan.steps, ...plan.heldBack]
+      .filter((change) => change.hazards.some((hazard) => hazard.code === use.code))
+      .map((change) => narrowAllow(use.code, change.subject))
+    const here = candidates.length > 0 ? `changes with ${use.code} here: ${candidates.join(', ')}` : `no change here carries ${use.code}`
+    lines.push(`--allow ${use.allow} matches no change in this plan (${here}).`)
+  }
   return lines.join('\n')
 }
 
@@ -51,7 +64,8 @@ function renderHeldBack(held: HeldBack): string[] {
   if (held.sql === null) {
     lines.push('  not planned automatically: make this change by hand, then run schema:plan again')
   } else {
-    lines.push(...indent(held.sql, '  would run: '), `  to plan it: --allow ${held.needsAllow.join(',')}`)
+    const allow = held.needsAllow.map((code) => narrowAllow(code, held.subject)).join(',')
+    lines.push(...indent(held.sql, '  would run: '), `  to plan it: --allow ${allow} (or --allow ${held.needsAllow.join(',')} for every such change)`)
   }
   return lines
 }
@@ -84,6 +98,7 @@ export function planJson(plan: Plan, filledBy: FilledBy = new Map()): object {
       hazards: held.hazards,
       needsAllow: held.needsAllow,
     })),
+    allowed: plan.allowed,
   }
 }
 

@@ -1,7 +1,10 @@
 import {
   type ColumnDefault,
   type ColumnModel,
+  type GeneratedColumn,
   type IdentityKind,
+  type Partitioning,
+  sameDefault,
   type SchemaModel,
   type TableModel,
   tableKey,
@@ -40,8 +43,17 @@ export type Change =
       readonly kind: 'alter-column-default'
       readonly table: TableRef
       readonly column: string
+      /** The column's type, which both defaults are read as. */
+      readonly type: string
       readonly from: ColumnDefault | null
       readonly to: ColumnDefault | null
+    }
+  | {
+      readonly kind: 'alter-column-generated'
+      readonly table: TableRef
+      readonly column: string
+      readonly from: GeneratedColumn | null
+      readonly to: GeneratedColumn | null
     }
   | {
       readonly kind: 'alter-column-identity'
@@ -49,6 +61,12 @@ export type Change =
       readonly column: string
       readonly from: IdentityKind | null
       readonly to: IdentityKind | null
+    }
+  | {
+      readonly kind: 'alter-partitioning'
+      readonly table: TableRef
+      readonly from: Partitioning | null
+      readonly to: Partitioning | null
     }
   | {
       readonly kind: 'alter-primary-key'
@@ -88,6 +106,10 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
       for (const index of table.indexes) indexChanges.push({ kind: 'create-index', table: ref, index, newTable: true })
       continue
     }
+    // A partitioned table is never taken for a plain one, nor the other way round.
+    if ((existing.partitionBy?.canonical ?? null) !== (table.partitionBy?.canonical ?? null)) {
+      alterations.push({ kind: 'alter-partitioning', table: ref, from: existing.partitionBy, to: table.partitionBy })
+    }
     const liveColumns = new Map(existing.columns.map((c) => [c.name, c]))
     for (const column of table.columns) {
       const current = liveColumns.get(column.name)
@@ -126,10 +148,18 @@ function diffColumn(table: TableRef, live: ColumnModel, declared: ColumnModel): 
   if (live.identity !== declared.identity) {
     changes.push({ kind: 'alter-column-identity', table, column, from: live.identity, to: declared.identity })
   }
-  if ((live.default?.canonical ?? null) !== (declared.default?.canonical ?? null)) {
-    changes.push({ kind: 'alter-column-default', table, column, from: live.default, to: declared.default })
+  if (!sameGenerated(live.generated, declared.generated)) {
+    changes.push({ kind: 'alter-column-generated', table, column, from: live.generated, to: declared.generated })
+  } else if (declared.generated === null && !sameDefault(live.default, declared.default)) {
+    // (A generated column has no default; while generation differs, the default is moot.)
+    changes.push({ kind: 'alter-column-default', table, column, type: declared.type, from: live.default, to: declared.default })
   }
   return changes
+}
+
+function sameGenerated(live: GeneratedColumn | null, declared: GeneratedColumn | null): boolean {
+  if (live === null || declared === null) return live === declared
+  return live.kind === declared.kind && live.canonical === declared.canonical
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

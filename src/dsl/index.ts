@@ -2,7 +2,7 @@
  * The schema definition language: what `schema/` imports.
  */
 export { backfill, type BackfillDefinition, type BackfillSpec } from './backfill.js'
-export { ColumnBuilder, type ColumnSpec, type ColumnTypes, type DefaultLiteral } from './column.js'
+export { ColumnBuilder, type ColumnSpec, type ColumnTypes, type DeclaredDefault, type SqlExpression } from './column.js'
 export {
   asc,
   desc,

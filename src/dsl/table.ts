@@ -14,6 +14,11 @@ export interface TableOptions<Schema extends string, ColumnName extends string> 
   readonly indexes?: readonly IndexBuilder<ColumnName>[]
   /** Unique constraints over several columns: `unique(...)`; for one column, `.unique()` on it. */
   readonly unique?: readonly UniqueBuilder<ColumnName>[]
+  /**
+   * A partitioned table: `RANGE (created_at)`, `LIST (region)`, `HASH (id)`, as
+   * `pg_get_partkeydef` prints it. Its partitions are not part of the schema.
+   */
+  readonly partitionBy?: string
 }
 
 export interface TableDefinition<
@@ -28,6 +33,7 @@ export interface TableDefinition<
   readonly primaryKey: readonly string[] | null
   readonly indexes: readonly IndexSpec[]
   readonly unique: readonly UniqueSpec[]
+  readonly partitionBy: string | null
   /** `file:line` of the `table(...)` call, for error messages; worked out only when read. */
   readonly definedAt: string | null
 }
@@ -68,6 +74,7 @@ export function table<
     primaryKey: options.primaryKey ?? null,
     indexes: (options.indexes ?? []).map((builder) => builder.spec),
     unique: (options.unique ?? []).map((builder) => builder.spec),
+    partitionBy: options.partitionBy ?? null,
     get definedAt() {
       if (location === undefined) location = callerLocation(callSite)
       return location

@@ -184,10 +184,13 @@ function slugParts(change: Change): [verb: string, table: string, object: string
       return ['drop', change.table.name, change.column.name]
     case 'alter-primary-key':
       return ['alter_primary_key', change.table.name, '']
+    case 'alter-partitioning':
+      return ['alter_partitioning', change.table.name, '']
     case 'alter-column-type':
     case 'alter-column-nullability':
     case 'alter-column-default':
     case 'alter-column-identity':
+    case 'alter-column-generated':
       return ['alter', change.table.name, change.column]
     case 'create-index':
       return ['index', change.table.name, withoutTablePrefix(change.index.name, change.table.name)]

@@ -1,5 +1,4 @@
 import { asc, c, defineSchema, desc, expression, index, type SchemaDefinition, table, unique } from '../../src/dsl/index.js'
-import type { HazardCode } from '../../src/plan/hazards.js'
 import { schema as projectSchema } from '../../schema/index.js'
 import { pre109 } from '../support/fixtures.js'
 
@@ -13,7 +12,8 @@ export interface AcceptanceCase {
   /** SQL run on an empty database first; may hold several statements. */
   readonly before: string
   readonly schema: SchemaDefinition
-  readonly allow?: readonly HazardCode[]
+  /** `--allow` entries: a hazard code, or a code with a subject (`drop-column:t.legacy`). */
+  readonly allow?: readonly string[]
   /** `<change kind> <subject>`, in plan order. */
   readonly steps: readonly string[]
   /** `<hazard code> <subject>` of each held-back change; they stay held back after apply. */
