@@ -5,7 +5,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     // Database tests share one PostgreSQL server; each test gets its own database.
-    testTimeout: 60_000,
+    // Generous: each CLI test starts a Node process, and a busy 2-core machine slows start-up several times.
+    testTimeout: 120_000,
+    // Concurrent tests (one database each) mostly wait on locks and timers; more at once would only
+    // queue their processes' start-up on the CPU.
+    maxConcurrency: 4,
     hookTimeout: 120_000,
     pool: 'forks',
   },

@@ -7,13 +7,11 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { type Measurement, measure, median, percentile, runOnce } from './support/measure.js'
-import { sectionOf } from './support/sections.js'
-import { type Server, startServer } from './support/server.js'
+import { describeRun, KEPT_MARKER, type Server, startServer } from './support/server.js'
 import { CALL_LOG_DDL, wideDdl, wideSchemaModule } from './support/wide-schema.js'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
@@ -55,12 +53,17 @@ async function main() {
 }
 
 async function writeReport(results: Results): Promise<void> {
-  // The backfill section is bench/backfill.ts's (npm run bench:backfill): kept as it is.
-  const file = path.join(BENCH, 'RESULTS.md')
-  const backfill = sectionOf(await readFile(file, 'utf8').catch(() => ''), 'backfill')
-  await writeFile(file, backfill ? `${report(results).trimEnd()}\n\n${backfill}\n` : report(results))
+  // Sections other bench scripts write (index builds, backfill) come after KEPT_MARKER and are kept.
+  await writeFile(path.join(BENCH, 'RESULTS.md'), report(results) + (await keptSections()))
   await writeFile(path.join(BENCH, 'ratios.svg'), chart(results.wide))
   log('wrote bench/RESULTS.md and bench/ratios.svg')
+}
+
+/** Sections other bench scripts append to RESULTS.md (`bench/index-build.ts`, `bench/backfill.ts`): kept when this report is rewritten. */
+async function keptSections(): Promise<string> {
+  const text = await readFile(path.join(BENCH, 'RESULTS.md'), 'utf8').catch(() => '')
+  const at = text.indexOf(KEPT_MARKER)
+  return at < 0 ? '' : `\n${text.slice(at)}`
 }
 
 // ---------------------------------------------------------------- 1. the wide database
@@ -326,15 +329,8 @@ async function underLoad(server: Server, db: string, label: string, during: (db:
 
 async function versions(server: Server) {
   const pkg = async (file: string) => (JSON.parse(await readFile(file, 'utf8')) as { version: string }).version
-  const [{ server_version: postgres } = { server_version: '?' }] = (await server.query('postgres', 'SHOW server_version')) as {
-    server_version: string
-  }[]
   return {
-    date: new Date().toISOString().slice(0, 10),
-    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO }).toString().trim(),
-    machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
-    node: process.version,
-    postgres,
+    ...(await describeRun(server, REPO)),
     pglite: await pkg(path.join(REPO, 'node_modules/@electric-sql/pglite/package.json')),
     kyselyCodegen: await pkg(path.join(BENCH, 'node_modules/kysely-codegen/package.json')),
     migra: await pkg(path.join(BENCH, 'node_modules/@pgkit/migra/package.json')),

@@ -1,9 +1,14 @@
 import type { Kysely } from 'kysely'
 import { type Change, diffSchemas } from './diff/diff.js'
+import { spellDeclaredIndexes } from './introspect/index-probe.js'
+import { settleByServer } from './diff/settle.js'
+import { resolveCatalogReferences } from './introspect/catalog-references.js'
 import { introspect } from './introspect/introspect.js'
 import { probeFacts } from './introspect/probe.js'
+import { type Deparse, deparseOnServer } from './introspect/server-deparse.js'
 import type { SchemaModel } from './model/model.js'
-import type { HazardCode } from './plan/hazards.js'
+import type { AllowEntry } from './plan/allowance.js'
+import { checkWrittenDefaults } from './plan/check-defaults.js'
 import { factsNeeded, type Plan, planChanges, type Timeouts } from './plan/plan.js'
 
 /**
@@ -13,25 +18,46 @@ import { factsNeeded, type Plan, planChanges, type Timeouts } from './plan/plan.
  */
 
 export interface Comparison {
+  /** The declared schema with the types and sequences it names resolved in the target's catalog. */
+  readonly declared: SchemaModel
   readonly live: SchemaModel
   readonly changes: readonly Change[]
 }
 
-/** The live schema and what separates it from `declared`. */
-export async function compare(db: Kysely<unknown>, declared: SchemaModel): Promise<Comparison> {
-  const live = await introspect(db, declared.namespaces)
-  return { live, changes: diffSchemas(declared, live) }
+/**
+ * The live schema and what separates it from `declared`. Declared indexes the
+ * database has by name are first spelled by PostgreSQL (`index-probe.ts`), so
+ * both sides of the diff speak its language; `probeAllIndexes` also checks
+ * those it lacks, which `schema:plan` is about to build.
+ *
+ * @throws MigratorError (stage `introspect`) when the target lacks a type or sequence `declared` names.
+ */
+export async function compare(db: Kysely<unknown>, declared: SchemaModel, options: { readonly probeAllIndexes?: boolean } = {}): Promise<Comparison> {
+  const resolved = await resolveCatalogReferences(db, declared)
+  const live = await introspect(db, resolved.namespaces)
+  const spelled = await spellDeclaredIndexes(db, resolved, live, { all: options.probeAllIndexes ?? false })
+  const changes = await settleByServer(diffSchemas(spelled, live), serverDeparse(db))
+  return { declared: resolved, live, changes }
 }
 
 export interface PlanRequest {
   readonly declared: SchemaModel
   readonly timeouts: Timeouts
-  readonly allow: ReadonlySet<HazardCode>
+  readonly allow: readonly AllowEntry[]
 }
 
+/**
+ * @throws MigratorError (stage `plan`) when PostgreSQL would refuse a default the plan writes;
+ *   nothing is planned then.
+ */
 export async function planAgainst(db: Kysely<unknown>, request: PlanRequest): Promise<Comparison & { plan: Plan }> {
-  const comparison = await compare(db, request.declared)
+  const comparison = await compare(db, request.declared, { probeAllIndexes: true })
   const facts = await probeFacts(db, factsNeeded(comparison.changes))
   const plan = planChanges(comparison.changes, { timeouts: request.timeouts, allow: request.allow, facts })
+  await checkWrittenDefaults(plan, serverDeparse(db))
   return { ...comparison, plan }
+}
+
+function serverDeparse(db: Kysely<unknown>): Deparse {
+  return (requests) => deparseOnServer(db, requests)
 }

@@ -1,14 +1,16 @@
 import { mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe } from 'vitest'
 import { SchemaMismatchError } from '../src/apply/apply.js'
 import { breaksSchema } from '../src/diff/describe.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
 import type { Plan } from '../src/plan/plan.js'
 import { CASES } from './acceptance/cases.js'
+import { REAL_WORLD_FINDINGS } from './acceptance/real-world-cases.js'
 import { withTestDatabase } from './support/database.js'
 import { planFor, writeAndApply } from './support/pipeline.js'
 import { useScratchDir } from './support/scratch.js'
+import { casesOn } from './support/cases.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -24,7 +26,7 @@ const heldBackOf = (plan: Plan) => plan.heldBack.flatMap((h) => h.hazards.map((z
 const scratch = useScratchDir('acceptance')
 
 describe.each(enabledTargets())('acceptance on %s', (target) => {
-  it.each(CASES)('$name', async (testCase) => {
+  casesOn(target).for([...CASES, ...REAL_WORLD_FINDINGS])('$name', async (testCase, { expect }) => {
     await withTestDatabase(target, async ({ db, exec }) => {
       if (testCase.before) await exec(testCase.before)
       const declared = modelFromDefinition(testCase.schema)

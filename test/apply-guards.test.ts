@@ -243,7 +243,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
   })
 
-  guard('a table owner without CREATE on schema public (PostgreSQL 15+ default): the no-op CREATE TABLE is left out, the rest applies', async ({ database, env }) => {
+  guard('a table owner without CREATE on schema public (PostgreSQL 15+ default): the no-op CREATE TABLE is left out, the columns apply; an index needs CREATE and says so', async ({ database, env }) => {
     const role = `owner_${database.name}`
     try {
       await query(
@@ -255,10 +255,19 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
       url.username = role
       url.password = 'owner-secret-1'
       const result = await runCli(['apply'], { env: env({ DATABASE_URL: url.href }) })
-      expect(result.stderr).toBe('')
-      expect(result.code).toBe(0)
       expect(result.stdout).toContain('step 1/1 left out: table public.call_log exists already, so CREATE TABLE IF NOT EXISTS "public"."call_log" would do nothing')
+      expect(result.stdout).toContain('0003_call_log_add_summary_status: committed')
       expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
+      // PostgreSQL checks CREATE on the schema for every CREATE INDEX, even by the table's owner.
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(/^fix: the role may not create objects in schema public: .*GRANT CREATE ON SCHEMA public/m)
+      expect(result.stderr.trim().split('\n').at(-1)).toBe(
+        'MIGRATION FAILED: [apply] 0004_call_log_index_call_sid_key_created_at_idx step 1/3 (create-index call_log.call_log_call_sid_key) failed: permission denied for schema public (SQLSTATE 42501)',
+      )
+      await query(database.url, `GRANT CREATE ON SCHEMA public TO ${role}`)
+      const granted = await runCli(['apply'], { env: env({ DATABASE_URL: url.href }) })
+      expect(granted.stderr).toBe('')
+      expect(granted.code).toBe(0)
     } finally {
       await database.drop()
       await query(database.url.replace(/\/[^/]+$/, '/postgres'), `DROP ROLE IF EXISTS ${role}`)

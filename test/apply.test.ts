@@ -60,7 +60,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('0002_call_log_add_started_at_ended_at_duration_sec: committed')
-    expect(result.stdout).toMatch(/Applied 3 migrations \(5 steps\).*live schema verified against schema\/: 1 table, 10 columns\.$/m)
+    expect(result.stdout).toMatch(/Applied 4 migrations \(8 steps\).*live schema verified against schema\/: 1 table, 10 columns, 2 indexes\.$/m)
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
     expect(await query(database.url, 'SELECT count(*)::int AS n FROM call_log')).toEqual([{ n: 200_000 }])
 
@@ -68,7 +68,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     expect(again.code).toBe(0)
     expect(again.stdout).toContain('none pending')
     expect(again.stdout).toContain('post-apply check: live schema matches schema/')
-    expect(await historyOf(database.url)).toHaveLength(3)
+    expect(await historyOf(database.url)).toHaveLength(4)
   })
 
   it('with a session holding a lock: exit 1 within the bound, nothing added, readers never stuck longer than lock_timeout', async () => {
@@ -172,13 +172,14 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     const results = await Promise.all([first.result, second.result])
 
     expect(results.map((r) => r.code)).toEqual([0, 0])
-    expect(results[0]?.stdout).toContain('Applied 3 migrations')
+    expect(results[0]?.stdout).toContain('Applied 4 migrations')
     expect(results[1]?.stdout).toContain('waiting for the migration lock, held by backend pid')
-    expect(results[1]?.stdout).toContain('Nothing to apply (3 migrations applied before)')
+    expect(results[1]?.stdout).toContain('Nothing to apply (4 migrations applied before)')
     expect(await historyOf(database.url)).toEqual([
       '0001_create_call_log',
       '0002_call_log_add_started_at_ended_at_duration_sec',
       '0003_call_log_add_summary_status',
+      '0004_call_log_index_call_sid_key_created_at_idx',
     ])
   })
 

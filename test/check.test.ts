@@ -31,7 +31,7 @@ describe.concurrent('schema:check', () => {
     const result = await check(PROJECT_MIGRATIONS)
     expect(result.stderr).toBe('')
     expect(result.stdout).toBe(
-      'In sync: replaying 3 migrations from generated-migrations/ on a fresh database yields exactly schema/ (1 table, 10 columns).\n',
+      'In sync: replaying 4 migrations from generated-migrations/ on a fresh database yields exactly schema/ (1 table, 10 columns, 2 indexes).\n',
     )
     expect(result.code).toBe(0)
   })
@@ -71,7 +71,7 @@ describe.concurrent('schema:check', () => {
 
   it('migrations reordered: exit 2, naming them', async () => {
     const dir = await migrationsCopy(async (d) => {
-      await rename(path.join(d, `${M2}.ts`), path.join(d, '0004_call_log_add_started_at_ended_at_duration_sec.ts'))
+      await rename(path.join(d, `${M2}.ts`), path.join(d, '0005_call_log_add_started_at_ended_at_duration_sec.ts'))
     })
     const result = await check(dir, ['--json'])
     expect(result.code).toBe(2)
@@ -85,7 +85,7 @@ describe.concurrent('schema:check', () => {
           problem: `was written after ${M2}, which is missing: deleted or renamed`,
         },
         {
-          subject: `${relative}/0004_call_log_add_started_at_ended_at_duration_sec.ts`,
+          subject: `${relative}/0005_call_log_add_started_at_ended_at_duration_sec.ts`,
           problem: `was written after ${M1}, but comes after ${M3} here: the files were reordered`,
         },
       ]),

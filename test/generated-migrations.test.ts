@@ -13,6 +13,7 @@ import { schema as projectSchema } from '../schema/index.js'
 import { PROJECT_MIGRATIONS, REPO, runCli } from './support/cli.js'
 import { createDatabase, withTestDatabase } from './support/database.js'
 import { schema as after109 } from './fixtures/history/after-109.js'
+import { schema as after110 } from './fixtures/history/after-110.js'
 import { schema as pre109 } from './fixtures/history/pre-109.js'
 import { planFor, writeAndApply } from './support/pipeline.js'
 import { useScratchDir } from './support/scratch.js'
@@ -29,8 +30,8 @@ describe.each(enabledTargets())('generated migrations on %s', (target) => {
   it('the committed generated-migrations/ are reproduced byte for byte from the schema history', async () => {
     const dir = await mkdtemp(path.join(scratch(), 'history-'))
     await withTestDatabase(target, async ({ db }) => {
-      // Baseline (call_log before 109), then 109, then 110: plan, write, apply, as a team would have.
-      for (const definition of [pre109, after109, projectSchema] as SchemaDefinition[]) {
+      // Baseline (call_log before 109), then 109, then 110, then its indexes: plan, write, apply, as a team would have.
+      for (const definition of [pre109, after109, after110, projectSchema] as SchemaDefinition[]) {
         const declared = modelFromDefinition(definition)
         await writeAndApply(db, declared, await planFor(db, declared), dir)
       }
@@ -38,7 +39,9 @@ describe.each(enabledTargets())('generated migrations on %s', (target) => {
     expect(await filesIn(dir)).toEqual(await filesIn(PROJECT_MIGRATIONS))
   })
 
-  it("Kysely's Migrator runs the generated files up and down", async () => {
+  // Kysely 0.28 runs every migration in one transaction unless told `disableTransactions`; from 0.30 its
+  // `transactionMode: 'per-migration'` reads each file's `config` and runs 0004 (CONCURRENTLY) outside one.
+  it("Kysely's Migrator runs the generated files up and down, the non-transactional one outside a transaction", async () => {
     await withTestDatabase(target, async ({ db }) => {
       const migrations = await loadMigrations(PROJECT_MIGRATIONS)
       const modules = Object.fromEntries(
@@ -48,6 +51,7 @@ describe.each(enabledTargets())('generated migrations on %s', (target) => {
         db,
         provider: { getMigrations: async () => modules },
         migrationTableSchema: 'kysely_meta',
+        disableTransactions: true,
       })
       await db.schema.createSchema('kysely_meta').execute()
       const up = await migrator.migrateToLatest()
@@ -57,7 +61,25 @@ describe.each(enabledTargets())('generated migrations on %s', (target) => {
 
       for (const _ of migrations) expect((await migrator.migrateDown()).error).toBeUndefined()
       const { changes } = await compare(db, modelFromDefinition(projectSchema))
-      expect(changes.map((c) => c.kind)).toEqual(['create-table'])
+      expect(changes.map((c) => c.kind)).toEqual(['create-table', 'create-index', 'create-index'])
+    })
+  })
+
+  it("a non-transactional migration says so to Kysely's Migrator, and refuses to run inside a transaction", async () => {
+    const migrations = await loadMigrations(PROJECT_MIGRATIONS)
+    const concurrent = migrations.filter((m) => m.steps.some((step) => step.transaction === false)).map((m) => m.name)
+    expect(concurrent).toEqual(['0004_call_log_index_call_sid_key_created_at_idx'])
+    for (const migration of migrations) {
+      const module = await import(migration.path)
+      expect(module.config).toEqual(concurrent.includes(migration.name) ? { transaction: false } : undefined)
+    }
+    await withTestDatabase(target, async ({ db }) => {
+      const modules = Object.fromEntries(await Promise.all(migrations.map(async (m) => [m.name, await import(m.path)] as const)))
+      await db.schema.createSchema('kysely_meta').execute()
+      // Kysely 0.28's default: everything in one transaction, which PostgreSQL would refuse for CONCURRENTLY.
+      const result = await new Migrator({ db, provider: { getMigrations: async () => modules }, migrationTableSchema: 'kysely_meta' }).migrateToLatest()
+      expect(result.results?.find((r) => r.status === 'Error')?.migrationName).toBe('0004_call_log_index_call_sid_key_created_at_idx')
+      expect(String(result.error)).toContain("cannot run inside a transaction (it builds indexes CONCURRENTLY): give Kysely's Migrator transactionMode: 'per-migration'")
     })
   })
 })
@@ -75,8 +97,9 @@ import pg from 'pg'
 export default defineConfig({
   dialect: 'pg',
   dialectConfig: { pool: new pg.Pool({ connectionString: process.env.DATABASE_URL }) },
-  // Its history tables out of the declared schema, as the Migrator test above keeps them.
-  migrations: { migrationFolder: ${JSON.stringify(PROJECT_MIGRATIONS)}, migrationTableSchema: "kysely_meta" },
+  // Its history tables out of the declared schema, as the Migrator test above keeps them. Without a
+  // transaction: 0004 builds its indexes CONCURRENTLY, which Kysely 0.28's Migrator cannot run in one.
+  migrations: { migrationFolder: ${JSON.stringify(PROJECT_MIGRATIONS)}, migrationTableSchema: "kysely_meta", disableTransactions: true },
 })
 `,
       )
@@ -129,7 +152,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:plan writes each c
       const second = await runCli(['plan', '--migrations', dir], { env })
       expect(second.code).toBe(0)
       expect(second.stdout).toContain(
-        'Not written: 1 generated migration is not applied to this database yet (0001_create_call_log). 1 step above is already in it. Apply it first (npm run schema:apply), then plan again.',
+        'Not written: 1 generated migration is not applied to this database yet (0001_create_call_log). 4 steps above are already in it. Apply it first (npm run schema:apply), then plan again.',
       )
       expect(second.stdout).not.toContain('Wrote')
       expect(Object.keys(await filesIn(dir))).toEqual(['0001_create_call_log.ts'])

@@ -83,7 +83,7 @@ describe('the migrate image', () => {
       const result = await runImage({ DATABASE_URL: database.url })
       expect(result.stderr).toBe('')
       expect(result.code).toBe(0)
-      expect(result.stdout).toMatch(/Applied 3 migrations \(5 steps\)/)
+      expect(result.stdout).toMatch(/Applied 4 migrations \(8 steps\)/)
 
       const check = new pg.Client({ connectionString: database.url })
       await check.connect()

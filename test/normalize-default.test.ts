@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { normalizeDefault, SEQUENCE_DEFAULT } from '../src/model/normalize-default.js'
+import { normalizeDefault } from '../src/model/normalize-default.js'
 
 /**
  * Unit rules; `test/acceptance/cases.ts` ("equal schemas spelt differently")
@@ -23,6 +23,33 @@ describe('normalizeDefault', () => {
     ['CURRENT_TIMESTAMP', 'timestamp with time zone', 'current_timestamp'],
     ['now()', 'timestamp with time zone', 'NOW( )'],
     ["'2020-01-01 00:00:00'::timestamp without time zone", 'timestamp(3) without time zone', "'2020-01-01 00:00:00'"],
+    // Numbers by value, whatever the spelling: what a numeric column's string type has users write.
+    ['0.0', 'numeric(12,2)', '0'],
+    ['0.0', 'numeric(12,2)', "'0.00'"],
+    ['0.0', 'numeric', '0'],
+    ['0.0', 'double precision', '0'],
+    ['0.0', 'real', "'0'"],
+    ["'0.25'::double precision", 'double precision', '0.25'],
+    ["'100000000000000000000'::numeric", 'double precision', '1e20'],
+    ["'-1.5'::real", 'real', "'-1.50'"],
+    ['4.99', 'numeric(4,2)', "'4.990'"],
+    // PostgreSQL keeps the literal as written and rounds it to the column's scale when it stores a value.
+    ['0.005', 'numeric(12,2)', '0.01'],
+    ['-2.255', 'numeric(12,2)', '-2.26'],
+    ['1.5', 'integer', '2'],
+    ['5', 'integer', "'5'"],
+    ['(0)::numeric', 'numeric', '0.0'],
+    ['1000', 'numeric(12,2)', '1e3'],
+    // Arrays as array literals, however they are written or stored.
+    ["'{}'::text[]", 'text[]', 'ARRAY[]::text[]'],
+    ["'{}'::character varying[]", 'character varying[]', "'{}'"],
+    ["ARRAY['x'::text, 'y z'::text]", 'text[]', `'{x,"y z"}'`],
+    ['ARRAY[1, 2]', 'integer[]', "'{1,2}'"],
+    [`'{"a b",c}'::text[]`, 'text[]', `'{"a b","c"}'`],
+    [String.raw`'{"it''s","say \"hi\"","back\\slash",NULL,"NULL"}'::text[]`, 'text[]', String.raw`ARRAY['it''s', 'say "hi"', 'back\slash', NULL, 'NULL']`],
+    ["'{0.0,1}'::numeric[]", 'numeric[]', "'{0,1.00}'"],
+    ["'{{1,2},{3,4}}'::integer[]", 'integer[]', 'ARRAY[ARRAY[1,2],ARRAY[3,4]]'],
+    ["'{sad,happy}'::mood[]", 'mood[]', `'{"sad","happy"}'`],
   ])('%s on %s equals %s', (stored, type, declared) => {
     expect(normalizeDefault(stored, type)).toBe(normalizeDefault(declared, type))
   })
@@ -44,10 +71,24 @@ describe('normalizeDefault', () => {
   it('treats NULL as no default', () => {
     expect(normalizeDefault('NULL', 'text')).toBeNull()
     expect(normalizeDefault('NULL::text', 'text')).toBeNull()
+    expect(normalizeDefault('NULL::timestamp without time zone', 'timestamp without time zone')).toBeNull()
+    expect(normalizeDefault('(NULL)::character varying', 'character varying(10)')).toBeNull()
   })
 
-  it("maps any serial sequence to one marker: the sequence's name is PostgreSQL's choice", () => {
-    expect(normalizeDefault("nextval('call_log_id_seq'::regclass)", 'bigint')).toBe(SEQUENCE_DEFAULT)
-    expect(normalizeDefault(`nextval('"Odd ""Name""_id_seq"'::regclass)`, 'integer')).toBe(SEQUENCE_DEFAULT)
+  it('keeps numbers that differ apart, and a number from a string that is not one', () => {
+    expect(normalizeDefault('0.0', 'numeric(12,2)')).not.toBe(normalizeDefault('0.01', 'numeric(12,2)'))
+    expect(normalizeDefault('0.004', 'numeric')).not.toBe(normalizeDefault('0', 'numeric'))
+    expect(normalizeDefault("'0'", 'text')).not.toBe(normalizeDefault("'0.0'", 'text'))
+    expect(normalizeDefault("'{1,2}'", 'integer[]')).not.toBe(normalizeDefault("'{2,1}'", 'integer[]'))
+    expect(normalizeDefault("'{}'", 'text[]')).not.toBe(normalizeDefault(`'{""}'`, 'text[]'))
+  })
+
+  it('names the sequence a nextval default takes its values from, schema-qualified', () => {
+    const named = (expression: string) => normalizeDefault(expression, 'bigint')
+    expect(named("nextval('b_seq'::regclass)")).toBe(named("nextval('public.b_seq')"))
+    expect(named("nextval('b_seq'::regclass)")).toBe(named(`nextval('"b_seq"'::regclass)`))
+    expect(named("nextval('a_seq'::regclass)")).not.toBe(named("nextval('b_seq'::regclass)"))
+    expect(named("nextval('audit.b_seq'::regclass)")).not.toBe(named("nextval('b_seq'::regclass)"))
+    expect(named(`nextval('"Odd ""Name"""'::regclass)`)).toBe(`nextval('public."Odd ""Name"""')`)
   })
 })

@@ -88,4 +88,14 @@ describe.skipIf('missing' in found)('behind PgBouncer', () => {
     const settings = await query<{ statement_timeout: string }>(pooledUrl('transaction'), 'SHOW statement_timeout')
     expect(settings).toEqual([{ statement_timeout: '0' }])
   })
+
+  it('verify through statement pooling, with indexes to compare: refused clearly, since the comparison needs a transaction', async () => {
+    expect((await runCli(['apply'], { env: { NODE_ENV: 'production', DATABASE_URL: database.url } })).code).toBe(0)
+    const result = await runCli(['verify'], { env: { DATABASE_URL: pooledUrl('statement') } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('failed at the introspect stage: comparing index definitions needs a transaction, which the server or a pooler in between refused')
+    expect(result.stderr).toMatch(/^fix: connect directly \(DATABASE_URL_DIRECT\) or through transaction pooling/m)
+    const direct = await runCli(['verify'], { env: { DATABASE_URL: pooledUrl('transaction') } })
+    expect(direct.code).toBe(0)
+  })
 })

@@ -1,11 +1,27 @@
 import { mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { type ColumnBuilder, c, defineSchema, type SchemaDefinition, table } from '../src/dsl/index.js'
+import { sql } from 'kysely'
+import { describe } from 'vitest'
+import {
+  asc,
+  type ColumnBuilder,
+  c,
+  defineSchema,
+  expression,
+  index,
+  type IndexBuilder,
+  type IndexKey,
+  type JsonValue,
+  type SchemaDefinition,
+  table,
+  unique,
+  type UniqueBuilder,
+} from '../src/dsl/index.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
 import { withTestDatabase } from './support/database.js'
 import { planFor, writeAndApply } from './support/pipeline.js'
 import { useScratchDir } from './support/scratch.js'
+import { casesOn } from './support/cases.js'
 import { enabledTargets } from './support/targets.js'
 
 /**
@@ -15,7 +31,12 @@ import { enabledTargets } from './support/targets.js'
  * generator (the seed is in the test name, so a failure replays exactly):
  * random names with quotes, spaces, case and non-ASCII; every supported type;
  * nullability, keys, identity; literal and expression defaults as a user
- * writes them, including jsonb that PostgreSQL re-renders.
+ * writes them, including jsonb that PostgreSQL re-renders, numbers spelt as
+ * strings (`'0.0'` on numeric), arrays, defaults from shared sequences with
+ * odd names, and generated columns over odd column names; indexes of every
+ * kind the DSL declares (multi-column with orders and nulls, expressions,
+ * partial, INCLUDE, unique, GIN, BRIN, hash) and unique constraints, on new
+ * tables and added to existing ones.
  */
 
 const SEEDS = Array.from({ length: Number(process.env.SCHEMA_PROPERTY_RUNS ?? 12) }, (_, i) => 1000 + i)
@@ -54,9 +75,22 @@ function name(r: Random, taken: Set<string>): string {
 
 const TEXTS = ['', 'queued', "it's", 'back\\slash', 'naïve ✓', 'two  spaces', 'semi; colon', 'line\nbreak']
 
+/** What an index can do with a column: order it (btree), search inside it (gin), summarise it (brin), fold its case. */
+type ColumnKind = 'ordered' | 'text' | 'time' | 'contains' | 'json'
+
+/** Sequences a schema's defaults may name; each run creates them first (the DSL does not declare sequences). */
+const SEQUENCES = ['plain_seq', "o'k seq", 'Mixed "Seq"']
+const SEQUENCES_SQL = SEQUENCES.map((s) => `CREATE SEQUENCE "${s.replaceAll('"', '""')}";`).join('\n')
+const nextval = (sequence: string) => `nextval('${`"${sequence.replaceAll('"', '""')}"`.replaceAll("'", "''")}'::regclass)`
+
 /** A column of a random type, with a default of the kind users write for it (or none). */
-function column(r: Random): AnyColumn {
+function column(r: Random): { builder: AnyColumn; kind: ColumnKind } {
   const withDefault = r.chance(0.5)
+  const kinds: ColumnKind[] = [
+    'ordered', 'ordered', 'ordered', 'ordered', 'ordered', 'ordered', 'text', 'text', 'ordered', 'ordered',
+    'time', 'ordered', 'ordered', 'time', 'time', 'ordered', 'ordered', 'json', 'contains', 'ordered', 'ordered', 'contains', 'contains',
+    'ordered', 'ordered', 'ordered', 'ordered', 'contains', 'contains', 'contains', 'ordered',
+  ]
   const choices: (() => AnyColumn)[] = [
     () => (withDefault ? c.smallint().default(r.int(-300, 300)) : c.smallint()) as AnyColumn,
     () => (withDefault ? c.integer().default(r.int(-1e6, 1e6)) : c.integer()) as AnyColumn,
@@ -76,14 +110,73 @@ function column(r: Random): AnyColumn {
     () => c.interval() as AnyColumn,
     () => (withDefault ? c.uuid().defaultSql('gen_random_uuid()') : c.uuid()) as AnyColumn,
     () => c.json() as AnyColumn,
-    () => (withDefault ? c.jsonb().default(r.pick([{}, { b: 1, a: [1, 2] }, { "it's": null, zz: { y: true } }, [3, 'x']])) : c.jsonb()) as AnyColumn,
+    () => (withDefault ? c.jsonb().default(r.pick<JsonValue>([{}, { b: 1, a: [1, 2] }, { "it's": null, zz: { y: true } }, [3, 'x']])) : c.jsonb()) as AnyColumn,
     () => c.bytea() as AnyColumn,
     () => c.inet() as AnyColumn,
     () => (withDefault ? c.array(c.integer()).defaultSql("'{1,2}'") : c.array(c.text())) as AnyColumn,
     () => c.array(c.varchar(20)) as AnyColumn,
+    // Numbers spelt as strings, as numeric's TypeScript type (string) has users write them.
+    () => (withDefault ? c.numeric(12, 2).default(r.pick(['0.0', '1.50', '-2.255', '0', '1e3'])) : c.numeric()) as AnyColumn,
+    () => (withDefault ? c.numeric().default(r.pick(['0.0', '10', '-0.001', '.5'])) : c.numeric()) as AnyColumn,
+    () => (withDefault ? c.bigint().default(r.pick(['0', '-9999999999', 42n])) : c.bigint()) as AnyColumn,
+    () => (withDefault ? c.doublePrecision().default(r.pick([0, 0.25, -3, 1.5e-7])) : c.real()) as AnyColumn,
+    // Arrays, with elements that need quoting in an array literal.
+    () => (withDefault ? c.array(c.text()).default(r.pick([[], ['a b', "it's"], ['x,y', '"q"', 'NULL', 'back\\slash', '{}']])) : c.array(c.text())) as AnyColumn,
+    () => (withDefault ? c.array(c.integer()).default(r.pick([[], [1, -2], [0]])) : c.array(c.integer())) as AnyColumn,
+    () => (withDefault ? c.array(c.numeric(6, 2)).default(r.pick([['1.5', 0], ['0.0']])) : c.array(c.numeric(6, 2))) as AnyColumn,
+    // A shared sequence, named as users write it.
+    () => (withDefault ? c.bigint().defaultSql(nextval(r.pick(SEQUENCES))) : c.bigint()) as AnyColumn,
   ]
-  const built = r.pick(choices)()
-  return (r.chance(0.3) ? built.notNull() : built) as AnyColumn
+  const choice = r.int(0, choices.length - 1)
+  const built = (choices[choice] as () => AnyColumn)()
+  return { builder: (r.chance(0.3) ? built.notNull() : built) as AnyColumn, kind: kinds[choice] as ColumnKind }
+}
+
+const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`
+
+/** Random indexes and unique constraints over `columns`, as a user declares them. */
+function randomIndexes(
+  r: Random,
+  columns: ReadonlyMap<string, ColumnKind>,
+): { indexes: IndexBuilder<string>[]; unique: UniqueBuilder<string>[] } {
+  const ordered = [...columns].filter(([, kind]) => kind !== 'json' && kind !== 'contains').map(([name]) => name)
+  const ofKind = (...kinds: ColumnKind[]) => [...columns].filter(([, kind]) => kinds.includes(kind)).map(([name]) => name)
+  const indexes: IndexBuilder<string>[] = []
+  const uniques: UniqueBuilder<string>[] = []
+  for (let i = r.int(0, 3); i > 0; i--) {
+    const shape = r.int(0, 5)
+    if (shape <= 2 && ordered.length > 0) {
+      const keys: (string | IndexKey<string>)[] = Array.from({ length: r.int(1, Math.min(3, ordered.length)) }, () => {
+        const key = asc(r.pick(ordered))
+        const sorted = r.chance(0.4) ? key.desc() : key
+        return r.pick([sorted, sorted.nullsFirst(), sorted.nullsLast(), sorted.spec.column as string])
+      })
+      const texts = ofKind('text')
+      if (texts.length > 0 && r.chance(0.4)) keys.push(expression(r.pick([`lower(${quoted(r.pick(texts))})`, `upper(${quoted(r.pick(texts))}) || 'x'`])))
+      let built = index(...keys)
+      if (r.chance(0.3)) built = built.where(`${quoted(r.pick(ordered))} IS NOT NULL`)
+      if (r.chance(0.3)) built = built.unique()
+      if (r.chance(0.2)) built = built.include(r.pick([...columns.keys()]))
+      indexes.push(built)
+    } else if (shape === 3 && ofKind('contains').length > 0) {
+      indexes.push(index(r.pick(ofKind('contains'))).using('gin'))
+    } else if (shape === 4 && ofKind('time').length > 0) {
+      indexes.push(index(r.pick(ofKind('time'))).using(r.pick(['brin', 'hash'] as const)))
+    } else if (ordered.length > 0) {
+      uniques.push(unique(...new Set(Array.from({ length: r.int(1, 2) }, () => r.pick(ordered)))))
+    }
+  }
+  return { indexes, unique: uniques }
+}
+
+/** A stored generated column computed from `source`, spelt as a user would (PostgreSQL re-renders it). */
+function generated(r: Random, source: string): AnyColumn {
+  const ref = sql.ref(source)
+  return r.pick([
+    () => c.integer().generatedAlwaysAs(sql`length(${ref}::text) + 1`),
+    () => c.text().notNull().generatedAlwaysAs(sql`'#' || ${ref}::text`),
+    () => c.text().generatedAlwaysAs(sql`UPPER(${ref}::TEXT)`),
+  ])() as AnyColumn
 }
 
 function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefinition } {
@@ -91,6 +184,7 @@ function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefin
   const tables = Array.from({ length: r.int(1, 3) }, () => {
     const columnNames = new Set<string>()
     const columns: Record<string, AnyColumn> = {}
+    const kinds = new Map<string, ColumnKind>()
     const key = name(r, columnNames)
     columns[key] = r.pick([
       () => c.bigserial().primaryKey(),
@@ -98,27 +192,41 @@ function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefin
       () => c.uuid().primaryKey().defaultSql('gen_random_uuid()'),
       () => c.text().primaryKey(),
     ])() as AnyColumn
-    for (let i = r.int(1, 7); i > 0; i--) columns[name(r, columnNames)] = column(r)
-    // New columns, as a later schema adds them.
+    const addColumns = (into: Record<string, AnyColumn>, count: number) => {
+      for (let i = count; i > 0; i--) {
+        const made = column(r)
+        const columnName = name(r, columnNames)
+        into[columnName] = made.builder
+        kinds.set(columnName, made.kind)
+      }
+    }
+    addColumns(columns, r.int(1, 7))
+    // A generated column over the (oddly named) key: quoted through sql.ref, compared by expression.
+    if (r.chance(0.5)) columns[name(r, columnNames)] = generated(r, key)
+    const first = randomIndexes(r, kinds)
+    // New columns, as a later schema adds them, and indexes then built on the existing table.
     const added: Record<string, AnyColumn> = {}
-    for (let i = r.int(1, 3); i > 0; i--) added[name(r, columnNames)] = column(r)
-    const options = r.chance(0.3) ? { schema: 'audit ☂' } : {}
+    addColumns(added, r.int(1, 3))
+    if (r.chance(0.3)) added[name(r, columnNames)] = generated(r, key)
+    const more = randomIndexes(r, kinds)
+    const schema = r.chance(0.3) ? { schema: 'audit ☂' } : {}
     const tableName = name(r, tableNames)
-    return { tableName, columns, added, options }
+    return { tableName, columns, added, schema, first, grown: { indexes: [...first.indexes, ...more.indexes], unique: [...first.unique, ...more.unique] } }
   })
   return {
-    schema: defineSchema(...tables.map((t) => table(t.tableName, t.columns, t.options))),
-    grown: defineSchema(...tables.map((t) => table(t.tableName, { ...t.columns, ...t.added }, t.options))),
+    schema: defineSchema(...tables.map((t) => table(t.tableName, t.columns, { ...t.schema, ...t.first }))),
+    grown: defineSchema(...tables.map((t) => table(t.tableName, { ...t.columns, ...t.added }, { ...t.schema, ...t.grown }))),
   }
 }
 
 const scratch = useScratchDir('property')
 
 describe.each(enabledTargets())('random schemas on %s', (target) => {
-  it.each(SEEDS)('seed %i: apply, then re-plan is empty; grow, apply, re-plan is empty', async (seed) => {
+  casesOn(target).for(SEEDS)('seed %i: apply, then re-plan is empty; grow (columns, indexes), apply, re-plan is empty', async (seed, { expect }) => {
     const { schema, grown } = randomSchema(random(seed))
     const dir = await mkdtemp(path.join(scratch(), `${target}-${seed}-`))
-    await withTestDatabase(target, async ({ db }) => {
+    await withTestDatabase(target, async ({ db, exec }) => {
+      await exec(SEQUENCES_SQL)
       for (const definition of [schema, grown]) {
         const declared = modelFromDefinition(definition)
         // A grown schema only adds columns to empty tables: NOT NULL without a default is safe here

@@ -3,7 +3,7 @@ import { breaksSchema, describeChange } from '../diff/describe.js'
 import { MigratorError } from '../errors.js'
 import { ensureHistory, HISTORY_SCHEMA, HISTORY_TABLE, readHistory, recordApplied } from '../migrations/history.js'
 import { checkIntegrity } from '../migrations/integrity.js'
-import type { GeneratedMigration, MigrationStep } from '../migrations/migration.js'
+import { type GeneratedMigration, type MigrationStep, runsInTransaction } from '../migrations/migration.js'
 import { pendingMigrations } from '../migrations/pending.js'
 import { type SchemaModel, sizeOf } from '../model/model.js'
 import { compare } from '../pipeline.js'
@@ -11,7 +11,9 @@ import { subjectOf, type Timeouts } from '../plan/plan.js'
 import { durationMs, OWN_STATEMENT_TIMEOUT } from '../settings.js'
 import { hintForDatabaseError, isConnectionLost, sqlStateOf } from '../target/database-errors.js'
 import type { PoolerEvidence } from '../target/open.js'
+import type { BuildProgress, SideQuery } from './index-builds.js'
 import { acquireMigrationLock, releaseMigrationLock } from './migration-lock.js'
+import { applyStepwise } from './stepwise.js'
 import { type TableName, tablesToLock, targetOf } from './step-targets.js'
 import { backoffDelay, sleep } from './timing.js'
 
@@ -36,13 +38,38 @@ import { backoffDelay, sleep } from './timing.js'
  * so it never holds one table while it waits for another. An application query
  * therefore waits at most `lock_timeout` plus the migration's own statements,
  * however many tables the migration touches.
+ *
+ * A migration with steps PostgreSQL refuses inside a transaction
+ * (`CONCURRENTLY`) runs step by step instead (`stepwise.ts`): those steps on
+ * their own, the others in a transaction per run of them, each recorded as it
+ * completes so that a re-run continues where the last one stopped.
  */
 
 export type ApplyEvent =
   | { readonly type: 'lock-waiting'; readonly holder: string | null }
   | { readonly type: 'lock-acquired'; readonly waitedMs: number }
   | { readonly type: 'pending'; readonly applied: number; readonly pending: readonly string[] }
-  | { readonly type: 'migration-started'; readonly migration: string; readonly steps: number; readonly attempt: number }
+  | {
+      readonly type: 'migration-started'
+      readonly migration: string
+      readonly steps: number
+      readonly attempt: number
+      /** Set when the migration runs step by step (some of its steps cannot run in a transaction). */
+      readonly outsideTransaction?: true
+    }
+  /** Steps an earlier, interrupted run completed: this run continues after them. */
+  | { readonly type: 'steps-resumed'; readonly migration: string; readonly done: readonly number[] }
+  /** A run of steps of a step-by-step migration committed, with its progress record. */
+  | { readonly type: 'steps-committed'; readonly migration: string; readonly steps: readonly number[]; readonly ms: number; readonly attempts: number }
+  /** An index left invalid by a failed or cancelled concurrent build, dropped so it can be built again. */
+  | {
+      readonly type: 'invalid-index-dropped'
+      readonly migration: string
+      readonly step: number
+      readonly index: string
+      readonly when: 'before-build' | 'after-failure'
+    }
+  | ({ readonly type: 'build-progress'; readonly migration: string; readonly step: number; readonly steps: number } & BuildProgress)
   | { readonly type: 'tables-locked'; readonly migration: string; readonly tables: readonly string[]; readonly ms: number }
   | { readonly type: 'step-started'; readonly migration: string; readonly step: number; readonly steps: number; readonly sql: string }
   | {
@@ -75,7 +102,7 @@ export type ApplyEvent =
       readonly delayMs: number
     }
   | { readonly type: 'migration-committed'; readonly migration: string; readonly ms: number; readonly attempts: number }
-  | { readonly type: 'verified'; readonly tables: number; readonly columns: number }
+  | { readonly type: 'verified'; readonly tables: number; readonly columns: number; readonly indexes: number }
 
 export interface ApplyRequest {
   readonly db: Kysely<unknown>
@@ -93,6 +120,10 @@ export interface ApplyRequest {
   readonly cancel: () => Promise<void>
   /** Drops the pinned connection, when a cancel has not ended the run in time (see `Target.disconnect`). */
   readonly disconnect?: () => void
+  /** A query on a connection of its own, to watch a long index build from outside (`Target.sideQuery`); none on PGlite. */
+  readonly sideQuery?: SideQuery | null
+  /** How often a running index build reports its progress; 10 s unless told. */
+  readonly progressIntervalMs?: number
   readonly onEvent: (event: ApplyEvent) => void
   /** Run the post-apply assertion (default). `schema:check` turns it off to report every difference itself. */
   readonly assert?: boolean
@@ -107,7 +138,7 @@ export interface ApplyRequest {
 export interface ApplyResult {
   readonly applied: readonly { readonly name: string; readonly steps: number }[]
   readonly alreadyApplied: number
-  readonly verified: { readonly tables: number; readonly columns: number }
+  readonly verified: { readonly tables: number; readonly columns: number; readonly indexes: number }
 }
 
 /** A step, COMMIT or bookkeeping statement failed; names the migration, the step and the SQLSTATE. */
@@ -134,9 +165,22 @@ export class StepFailedError extends MigratorError {
 /** SIGINT or SIGTERM arrived; the open transaction was rolled back. */
 export class InterruptedError extends MigratorError {
   override readonly name = 'InterruptedError'
-  constructor(readonly migration: string | null, where: string) {
-    super('apply', `interrupted ${where}; ${migration === null ? 'no migration was running' : 'the open transaction was rolled back'}`, {
-      hint: 'run schema:apply again: applied migrations are recorded, the interrupted one runs again from its start',
+  /**
+   * `stepwise`: the migration runs step by step, so its completed steps stay
+   * recorded; what was interrupted is a `transaction` of some of its steps
+   * (rolled back) or a `statement` run on its own (cancelled).
+   */
+  constructor(readonly migration: string | null, where: string, stepwise?: 'transaction' | 'statement') {
+    const undone =
+      migration === null
+        ? 'no migration was running'
+        : stepwise === 'statement'
+          ? 'the running statement was cancelled (an index build cancelled midway stays behind, invalid)'
+          : 'the open transaction was rolled back'
+    super('apply', `interrupted ${where}; ${undone}`, {
+      hint: stepwise
+        ? 'run schema:apply again: it continues after the last completed step, and drops and rebuilds an index that a cancelled build left invalid'
+        : 'run schema:apply again: applied migrations are recorded, the interrupted one runs again from its start',
     })
   }
 }
@@ -196,6 +240,9 @@ export async function applyMigrations(request: ApplyRequest): Promise<ApplyResul
   if (request.pooler) throw new PoolerRefusedError(request.pooler)
 
   return request.db.connection().execute(async (conn) => {
+    // The pinned backend, whose index builds are watched in pg_stat_progress_create_index.
+    const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(conn)
+    const pid = Number(rows[0]?.pid)
     let dropTimer: NodeJS.Timeout | undefined
     const cancel = () => {
       void request.cancel().catch(() => {})
@@ -208,7 +255,7 @@ export async function applyMigrations(request: ApplyRequest): Promise<ApplyResul
     try {
       await acquireMigrationLock(conn, request)
       try {
-        return await applyLocked(conn, request, bookkeeping)
+        return await applyLocked(conn, pid, request, bookkeeping)
       } finally {
         await releaseMigrationLock(conn).catch(() => {}) // a dead connection released it already
       }
@@ -228,7 +275,7 @@ export async function applyMigrations(request: ApplyRequest): Promise<ApplyResul
   })
 }
 
-async function applyLocked(conn: Kysely<unknown>, request: ApplyRequest, bookkeeping: { step: string }): Promise<ApplyResult> {
+async function applyLocked(conn: Kysely<unknown>, pid: number, request: ApplyRequest, bookkeeping: { step: string }): Promise<ApplyResult> {
   bookkeeping.step = `creating the history table ${HISTORY_SCHEMA}.${HISTORY_TABLE}`
   await ensureHistory(conn)
   bookkeeping.step = `reading the history table ${HISTORY_SCHEMA}.${HISTORY_TABLE}`
@@ -237,10 +284,13 @@ async function applyLocked(conn: Kysely<unknown>, request: ApplyRequest, bookkee
   request.onEvent({ type: 'pending', applied: history.length, pending: pending.map((m) => m.name) })
 
   bookkeeping.step = 'applying'
-  for (const migration of pending) await applyWithRetry(conn, migration, request)
+  for (const migration of pending) {
+    if (runsInTransaction(migration.steps)) await applyWithRetry(conn, wholeMigration(migration), request)
+    else await applyStepwise(conn, pid, migration, request, (unit) => applyWithRetry(conn, unit, request))
+  }
 
   const applied = pending.map((m) => ({ name: m.name, steps: m.steps.length }))
-  if (request.assert === false) return { applied, alreadyApplied: history.length, verified: { tables: 0, columns: 0 } }
+  if (request.assert === false) return { applied, alreadyApplied: history.length, verified: { tables: 0, columns: 0, indexes: 0 } }
   bookkeeping.step = 'the post-apply check reading the catalog'
   const { changes } = await compare(conn, request.declared)
   const mismatches = changes.filter(breaksSchema).map((change) => ({ subject: subjectOf(change), problem: describeChange(change) }))
@@ -256,53 +306,99 @@ interface Position {
   contended: TableName | null
 }
 
-async function applyWithRetry(conn: Kysely<unknown>, migration: GeneratedMigration, request: ApplyRequest): Promise<void> {
-  let lockOrder = tablesToLock(migration.steps)
+/**
+ * What one transaction runs: a whole migration, or a run of the steps of one
+ * that runs step by step. Its bookkeeping row is written last, inside it, so
+ * both commit or neither.
+ */
+export interface TransactionUnit {
+  readonly migration: GeneratedMigration
+  /** Indices into `migration.steps`, in order. */
+  readonly steps: readonly number[]
+  /** The table `record` writes to, locked NOWAIT with the others before the first step. */
+  readonly recordTable: TableName
+  readonly record: (conn: Kysely<unknown>, ms: number) => Promise<void>
+  /** The whole migration (events `migration-started`/`-committed`), or part of it (`steps-committed`). */
+  readonly whole: boolean
+}
+
+function wholeMigration(migration: GeneratedMigration): TransactionUnit {
+  return {
+    migration,
+    steps: migration.steps.map((_, index) => index),
+    recordTable: { schema: HISTORY_SCHEMA, name: HISTORY_TABLE },
+    record: (conn, ms) => recordApplied(conn, migration, ms),
+    whole: true,
+  }
+}
+
+async function applyWithRetry(conn: Kysely<unknown>, unit: TransactionUnit, request: ApplyRequest): Promise<void> {
+  const { migration } = unit
+  let lockOrder = tablesToLock(unit.steps.map((index) => migration.steps[index] as MigrationStep))
   for (let attempt = 1; ; attempt++) {
     const position: Position = { step: 'BEGIN', contended: null }
     try {
-      await applyOnce(conn, migration, request, { attempt, lockOrder }, position)
+      await applyOnce(conn, unit, request, { attempt, lockOrder }, position)
       return
     } catch (error) {
       // If the connection is gone, the server has rolled back already and this fails too.
       await sql`ROLLBACK`.execute(conn).catch(() => {})
-      if (request.signal.aborted) throw new InterruptedError(migration.name, `during ${migration.name} ${position.step}`)
-      const sqlState = sqlStateOf(error)
-      if (sqlState && RETRYABLE.has(sqlState) && attempt <= request.lockRetries) {
+      if (request.signal.aborted) {
+        throw new InterruptedError(migration.name, `during ${migration.name} ${position.step}`, unit.whole ? undefined : 'transaction')
+      }
+      if (retryable(error, attempt, request)) {
         // The table that was busy is the one to wait for next time, holding nothing else meanwhile.
         const { contended } = position
         if (contended) lockOrder = [contended, ...lockOrder.filter((t) => t.schema !== contended.schema || t.name !== contended.name)]
-        const delayMs = backoffDelay(attempt)
-        request.onEvent({
-          type: 'retrying',
-          migration: migration.name,
-          step: position.step,
-          sqlState,
-          cause: messageOf(error),
-          retry: attempt,
-          retries: request.lockRetries,
-          delayMs,
-        })
-        await sleep(delayMs, request.signal).catch(() => {
-          throw new InterruptedError(migration.name, `while waiting to retry ${migration.name}`)
-        })
+        await waitToRetry(request, { migration: migration.name, step: position.step, error, attempt }, () =>
+          new InterruptedError(migration.name, `while waiting to retry ${migration.name}`, unit.whole ? undefined : 'transaction'),
+        )
         continue
       }
-      throw new StepFailedError(migration.name, position.step, sqlState, attempt, error, hintFor(error, position.step, request))
+      throw new StepFailedError(migration.name, position.step, sqlStateOf(error), attempt, error, hintFor(error, position.step, request))
     }
   }
 }
 
+/** A lock timeout or deadlock with retries left. */
+export function retryable(error: unknown, attempt: number, request: ApplyRequest): boolean {
+  const sqlState = sqlStateOf(error)
+  return sqlState !== null && RETRYABLE.has(sqlState) && attempt <= request.lockRetries
+}
+
+/** Says that attempt `attempt` failed and will be retried, then waits out the backoff; a signal meanwhile ends the run. */
+export async function waitToRetry(
+  request: ApplyRequest,
+  failed: { readonly migration: string; readonly step: string; readonly error: unknown; readonly attempt: number },
+  interrupted: () => InterruptedError,
+): Promise<void> {
+  const delayMs = backoffDelay(failed.attempt)
+  request.onEvent({
+    type: 'retrying',
+    migration: failed.migration,
+    step: failed.step,
+    sqlState: sqlStateOf(failed.error) ?? '',
+    cause: messageOf(failed.error),
+    retry: failed.attempt,
+    retries: request.lockRetries,
+    delayMs,
+  })
+  await sleep(delayMs, request.signal).catch(() => {
+    throw interrupted()
+  })
+}
+
 async function applyOnce(
   conn: Kysely<unknown>,
-  migration: GeneratedMigration,
+  unit: TransactionUnit,
   request: ApplyRequest,
   { attempt, lockOrder }: { readonly attempt: number; readonly lockOrder: readonly TableName[] },
   position: Position,
 ): Promise<void> {
+  const { migration } = unit
   const started = performance.now()
   const steps = migration.steps.length
-  request.onEvent({ type: 'migration-started', migration: migration.name, steps, attempt })
+  if (unit.whole) request.onEvent({ type: 'migration-started', migration: migration.name, steps, attempt })
   await sql`BEGIN`.execute(conn)
   // Transaction-local (SET LOCAL): they bound every statement below and end with the transaction.
   position.step = 'setting timeouts'
@@ -311,15 +407,16 @@ async function applyOnce(
 
   position.step = 'taking table locks'
   const lockStarted = performance.now()
-  const locked = await lockTablesUpFront(conn, lockOrder, position)
+  const locked = await lockTablesUpFront(conn, lockOrder, position, unit.recordTable)
   if (locked.length > 0) {
     request.onEvent({ type: 'tables-locked', migration: migration.name, tables: locked, ms: performance.now() - lockStarted })
     await sql`SELECT set_config('lock_timeout', ${shorterOf(UNFORESEEN_LOCK_WAIT, request.timeouts.lockTimeout)}, true)`.execute(conn)
   }
 
-  for (const [index, step] of migration.steps.entries()) {
+  for (const index of unit.steps) {
+    const step = migration.steps[index] as MigrationStep
     position.step = `step ${index + 1}/${steps} (${step.kind} ${step.subject})`
-    if (request.signal.aborted) throw new InterruptedError(migration.name, `before ${position.step}`)
+    if (request.signal.aborted) throw new InterruptedError(migration.name, `before ${position.step}`, unit.whole ? undefined : 'transaction')
     const where = { migration: migration.name, step: index + 1, steps, sql: step.sql }
     const skip = await alreadyExists(conn, step)
     if (skip) {
@@ -331,11 +428,13 @@ async function applyOnce(
     await sql.raw(step.sql).execute(conn)
     request.onEvent({ type: 'step-ran', ...where, subject: step.subject, kind: step.kind, ms: performance.now() - stepStarted })
   }
-  position.step = 'recording it in the history table'
-  await recordApplied(conn, migration, performance.now() - started)
+  position.step = unit.whole ? 'recording it in the history table' : 'recording its progress'
+  await unit.record(conn, performance.now() - started)
   position.step = 'COMMIT'
   await sql`COMMIT`.execute(conn)
-  request.onEvent({ type: 'migration-committed', migration: migration.name, ms: performance.now() - started, attempts: attempt })
+  const ms = performance.now() - started
+  if (unit.whole) request.onEvent({ type: 'migration-committed', migration: migration.name, ms, attempts: attempt })
+  else request.onEvent({ type: 'steps-committed', migration: migration.name, steps: unit.steps.map((i) => i + 1), ms, attempts: attempt })
 }
 
 /**
@@ -347,7 +446,12 @@ async function applyOnce(
  *
  * @returns the tables locked, as `schema.name`.
  */
-async function lockTablesUpFront(conn: Kysely<unknown>, order: readonly TableName[], position: Position): Promise<string[]> {
+async function lockTablesUpFront(
+  conn: Kysely<unknown>,
+  order: readonly TableName[],
+  position: Position,
+  recordTable: TableName,
+): Promise<string[]> {
   const { rows } = await sql<{ schema: string; name: string }>`
     SELECT t.schema, t.name
       FROM unnest(${order.map((t) => t.schema)}::text[], ${order.map((t) => t.name)}::text[]) WITH ORDINALITY AS t(schema, name, position)
@@ -356,8 +460,8 @@ async function lockTablesUpFront(conn: Kysely<unknown>, order: readonly TableNam
      ORDER BY t.position`.execute(conn)
   const locks = [
     ...rows.map((table) => ({ table, mode: sql`ACCESS EXCLUSIVE` })),
-    // The history row is written last, while the tables are held: its lock must not wait either.
-    { table: { schema: HISTORY_SCHEMA, name: HISTORY_TABLE }, mode: sql`ROW EXCLUSIVE` },
+    // The bookkeeping row is written last, while the tables are held: its lock must not wait either.
+    { table: recordTable, mode: sql`ROW EXCLUSIVE` },
   ]
   const locked: string[] = []
   for (const [index, { table, mode }] of locks.entries()) {
@@ -384,7 +488,7 @@ async function lockTablesUpFront(conn: Kysely<unknown>, order: readonly TableNam
  *
  * @returns why the step is left out, or `null` to run it.
  */
-async function alreadyExists(conn: Kysely<unknown>, step: MigrationStep): Promise<string | null> {
+export async function alreadyExists(conn: Kysely<unknown>, step: MigrationStep): Promise<string | null> {
   const target = targetOf(step)
   if (target?.kind === 'creates-table') {
     const { schema, name } = target.table
@@ -392,6 +496,15 @@ async function alreadyExists(conn: Kysely<unknown>, step: MigrationStep): Promis
       SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                       WHERE n.nspname = ${schema} AND c.relname = ${name}) AS present`.execute(conn)
     return rows[0]?.present ? `table ${schema}.${name} exists already` : null
+  }
+  if (target?.kind === 'adds-constraint') {
+    // PostgreSQL has no ADD CONSTRAINT IF NOT EXISTS: a re-run after the constraint was added leaves it out.
+    const { schema, name } = target.table
+    const { rows } = await sql<{ present: boolean }>`
+      SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+                       JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = ${schema} AND c.relname = ${name} AND k.conname = ${target.constraint}) AS present`.execute(conn)
+    return rows[0]?.present ? `constraint ${target.constraint} on ${schema}.${name} exists already` : null
   }
   if (target?.kind === 'creates-schema') {
     const { rows } = await sql<{ present: boolean }>`
@@ -405,7 +518,7 @@ function shorterOf(a: string, b: string): string {
   return durationMs(b) > 0 && durationMs(b) < durationMs(a) ? b : a
 }
 
-function hintFor(error: unknown, position: string, request: ApplyRequest): string | undefined {
+export function hintFor(error: unknown, position: string, request: ApplyRequest): string | undefined {
   switch (sqlStateOf(error)) {
     case '55P03':
     case '40P01':
@@ -415,6 +528,8 @@ function hintFor(error: unknown, position: string, request: ApplyRequest): strin
       return durationMs(request.timeouts.statementTimeout) > 0
         ? `statement_timeout ${request.timeouts.statementTimeout} ended the step: raise SCHEMA_STATEMENT_TIMEOUT (0 means no limit)`
         : 'the step has no statement timeout (SCHEMA_STATEMENT_TIMEOUT is 0), so another session cancelled it (pg_cancel_backend, an operator or a watchdog): find out who, then run schema:apply again'
+    case '2BP01':
+      return 'other objects depend on what this step replaces or drops (a foreign key referencing a unique constraint): drop or re-point them by hand in a migration of their own, then run schema:apply again'
     case '23502':
       return 'a NOT NULL column without a default cannot be added to a table that has rows: declare a default in schema/, or declare the column nullable, fill it (schema:backfill) and make it NOT NULL in a later migration; then delete this unapplied migration and run schema:plan again'
   }
@@ -435,6 +550,6 @@ function bookkeepingHint(error: unknown, where: string): string {
   return hintForDatabaseError(error) ?? 'run schema:apply again; if it fails the same way, the message above names the cause'
 }
 
-function messageOf(error: unknown): string {
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }

@@ -26,6 +26,10 @@ export type StepTarget =
   | { readonly kind: 'creates-schema'; readonly schema: string }
   /** `ALTER TABLE "s"."t" ...`, `DROP TABLE IF EXISTS "s"."t"`: locks that existing table. */
   | { readonly kind: 'locks-table'; readonly table: TableName }
+  /** `ALTER TABLE "s"."t" ADD CONSTRAINT "c" ...`: locks the table; skipped if the constraint exists. */
+  | { readonly kind: 'adds-constraint'; readonly table: TableName; readonly constraint: string }
+  /** `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS "i" ON "s"."t" ...`: an index on table `t` in schema `s`. */
+  | { readonly kind: 'builds-index'; readonly table: TableName; readonly index: string }
 
 /** A quoted identifier as Kysely's compiler writes it: `"..."`, with `""` for a quote inside. */
 const QUOTED = String.raw`"((?:[^"]|"")*)"`
@@ -36,6 +40,14 @@ const tableFrom = (match: RegExpExecArray): TableName => ({ schema: unquote(matc
 const SHAPES: readonly [RegExp, (match: RegExpExecArray) => StepTarget][] = [
   [new RegExp(`^CREATE TABLE IF NOT EXISTS ${QUALIFIED} `), (m) => ({ kind: 'creates-table', table: tableFrom(m) })],
   [new RegExp(`^CREATE SCHEMA IF NOT EXISTS ${QUOTED}$`), (m) => ({ kind: 'creates-schema', schema: unquote(m[1] ?? '') })],
+  [
+    new RegExp(`^ALTER TABLE ${QUALIFIED} ADD CONSTRAINT ${QUOTED} `),
+    (m) => ({ kind: 'adds-constraint', table: tableFrom(m), constraint: unquote(m[3] ?? '') }),
+  ],
+  [
+    new RegExp(`^CREATE (?:UNIQUE )?INDEX CONCURRENTLY IF NOT EXISTS ${QUOTED} ON ${QUALIFIED} `),
+    (m) => ({ kind: 'builds-index', index: unquote(m[1] ?? ''), table: { schema: unquote(m[2] ?? ''), name: unquote(m[3] ?? '') } }),
+  ],
   [new RegExp(`^ALTER TABLE ${QUALIFIED} `), (m) => ({ kind: 'locks-table', table: tableFrom(m) })],
   [new RegExp(`^DROP TABLE IF EXISTS ${QUALIFIED}$`), (m) => ({ kind: 'locks-table', table: tableFrom(m) })],
 ]
@@ -62,7 +74,8 @@ export function tablesToLock(steps: readonly MigrationStep[]): TableName[] {
     const target = targetOf(step)
     if (target?.kind === 'creates-table') created.add(key(target.table))
     // From the SQL alone: the checksum covers a step's SQL, not its `lock` label, which an edit could change.
-    if (target?.kind === 'locks-table' && !created.has(key(target.table))) {
+    const locks = target?.kind === 'locks-table' || target?.kind === 'adds-constraint'
+    if (locks && !created.has(key(target.table))) {
       locked.set(key(target.table), target.table)
     }
   }

@@ -1,6 +1,6 @@
 import { type ApplyEvent, applyMigrations, SchemaMismatchError, StepFailedError } from '../apply/apply.js'
 import { withContext } from './context.js'
-import { count } from './render.js'
+import { count, sizeText } from './render.js'
 import { type CommandOptions, describeError, type Io, migrationFailedLine } from './command.js'
 
 /**
@@ -27,10 +27,11 @@ export async function runApply(options: CommandOptions, io: Io): Promise<number>
         pooler: target.pooler,
         cancel: () => target.cancel(),
         disconnect: () => target.disconnect(),
+        sideQuery: target.sideQuery,
         onEvent: (event) => (options.json ? emit({ event: event.type, ...withoutType(event) }) : io.out(describeEvent(event))),
       })
       const steps = result.applied.reduce((n, m) => n + m.steps, 0)
-      const verified = `live schema verified against schema/: ${count(result.verified.tables, 'table')}, ${count(result.verified.columns, 'column')}`
+      const verified = `live schema verified against schema/: ${sizeText(result.verified)}`
       const summary =
         result.applied.length === 0
           ? `Nothing to apply (${count(result.alreadyApplied, 'migration')} applied before); ${verified}.`
@@ -58,7 +59,19 @@ function describeEvent(event: ApplyEvent): string {
         ? `${count(event.applied, 'migration')} applied before; none pending`
         : `${count(event.applied, 'migration')} applied before; ${event.pending.length} pending: ${event.pending.join(', ')}`
     case 'migration-started':
-      return `${event.migration}: ${count(event.steps, 'step')} in one transaction${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`
+      return event.outsideTransaction
+        ? `${event.migration}: ${count(event.steps, 'step')}, step by step (some cannot run in a transaction), each recorded as it completes`
+        : `${event.migration}: ${count(event.steps, 'step')} in one transaction${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`
+    case 'steps-resumed':
+      return `  continuing after the steps an earlier run completed: ${event.done.join(', ')}`
+    case 'steps-committed':
+      return `  step${event.steps.length === 1 ? '' : 's'} ${event.steps.join(', ')} committed in ${Math.round(event.ms)} ms`
+    case 'invalid-index-dropped':
+      return event.when === 'before-build'
+        ? `  step ${event.step}: dropped the invalid index ${event.index} an interrupted build left, to build it again`
+        : `  step ${event.step}: dropped the invalid index ${event.index} the failed build left`
+    case 'build-progress':
+      return `  step ${event.step}/${event.steps}: ${event.phase}${event.percent === null ? '' : ` ${event.percent}%`} (${seconds(event.elapsedMs)})`
     case 'tables-locked':
       return `  locked ${event.tables.join(', ')} (${Math.round(event.ms)} ms)`
     case 'step-started':
@@ -72,7 +85,7 @@ function describeEvent(event: ApplyEvent): string {
     case 'migration-committed':
       return `${event.migration}: committed in ${Math.round(event.ms)} ms`
     case 'verified':
-      return `post-apply check: live schema matches schema/ (${count(event.tables, 'table')}, ${count(event.columns, 'column')})`
+      return `post-apply check: live schema matches schema/ (${sizeText(event)})`
   }
 }
 

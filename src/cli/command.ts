@@ -1,5 +1,5 @@
 import { MigratorError } from '../errors.js'
-import type { HazardCode } from '../plan/hazards.js'
+import type { AllowEntry } from '../plan/allowance.js'
 import type { Settings } from '../settings.js'
 import { hintForDatabaseError, sqlStateOf } from '../target/database-errors.js'
 
@@ -15,7 +15,7 @@ export interface CommandOptions {
   readonly settings: Settings
   readonly json: boolean
   readonly dryRun: boolean
-  readonly allow: ReadonlySet<HazardCode>
+  readonly allow: readonly AllowEntry[]
   /** Aborted on SIGINT or SIGTERM, once `armSignals` has been called. */
   readonly signal: AbortSignal
   /** Installs the SIGINT/SIGTERM handlers; before that a signal ends the process at once. */

@@ -1,8 +1,8 @@
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { applyEnvFile, findConfigFile, loadConfig } from '../config/load-config.js'
-import { MigratorError } from '../errors.js'
-import { HAZARD_CODES, type HazardCode, isHazardCode } from '../plan/hazards.js'
+import { parseAllow } from '../plan/allowance.js'
+import { HAZARD_CODES } from '../plan/hazards.js'
 import { resolveSettings, type Settings } from '../settings.js'
 import { type CommandOptions, type Io, migrationFailedLine, renderError } from './command.js'
 
@@ -31,7 +31,8 @@ options:
   --config <file>           the config file (default schema.config.ts, .mts, .js or .mjs here, if any)
   --json                    machine-readable output on stdout (apply, backfill: one JSON event per line)
   --dry-run                 (plan) write nothing
-  --allow <codes>           (plan) plan steps with these hazards, comma-separated: ${HAZARD_CODES.join(', ')}
+  --allow <codes>           (plan) plan steps with these hazards, comma-separated: ${HAZARD_CODES.join(', ')};
+                            <code>:<subject> allows one change (drop-column:call_log.legacy_flag)
   --schema <path>           the module exporting \`schema\` (default schema/index.ts)
   --migrations <dir>        generated migrations (default generated-migrations/)
   --database-url <url>      target database (default $DATABASE_URL; unset: embedded PGlite in .pglite/)
@@ -186,17 +187,6 @@ export function unsettledLines(argv: readonly string[]): string[] {
 
 function isCommand(command: string | undefined): command is Command {
   return (COMMANDS as readonly (string | undefined)[]).includes(command)
-}
-
-function parseAllow(values: readonly string[]): Set<HazardCode> {
-  const codes = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
-  const unknown = codes.filter((code) => !isHazardCode(code))
-  if (unknown.length > 0) {
-    throw new MigratorError('settings', `unknown hazard code ${unknown.map((c) => `"${c}"`).join(', ')} in --allow`, {
-      hint: `known codes: ${HAZARD_CODES.join(', ')}`,
-    })
-  }
-  return new Set(codes as HazardCode[])
 }
 
 /**

@@ -1,5 +1,6 @@
 import { breaksSchema, describeChange } from '../diff/describe.js'
 import type { Change } from '../diff/diff.js'
+import { narrowAllow } from '../plan/allowance.js'
 import { subjectOf, type HeldBack, type Plan, type Step } from '../plan/plan.js'
 
 /**
@@ -15,7 +16,7 @@ export type FilledBy = ReadonlyMap<string, readonly string[]>
 export function renderPlan(plan: Plan, filledBy: FilledBy = new Map()): string {
   const lines: string[] = []
   if (plan.steps.length === 0) {
-    lines.push('Plan: nothing to do; the database already has every declared table and column.')
+    lines.push('Plan: nothing to do; the database already has every declared table, column and index.')
   } else {
     lines.push(`Plan: ${count(plan.steps.length, 'step')}, each guarded and run with its own lock and statement timeouts`, '')
     plan.steps.forEach((step, i) => lines.push(...renderStep(step, i + 1, filledBy), ''))
@@ -26,6 +27,18 @@ export function renderPlan(plan: Plan, filledBy: FilledBy = new Map()): string {
     for (const held of plan.heldBack) lines.push(...renderHeldBack(held), '')
   }
   lines.push(summaryLine(plan))
+  // A bare code can let through more than was meant, a subject can be mistyped: say what each one did.
+  for (const use of plan.allowed) {
+    if (!use.unmatched) {
+      lines.push(`--allow ${use.allow} unlocked ${count(use.steps, 'step')}.`)
+      continue
+    }
+    const candidates = [...plan.steps, ...plan.heldBack]
+      .filter((change) => change.hazards.some((hazard) => hazard.code === use.code))
+      .map((change) => narrowAllow(use.code, change.subject))
+    const here = candidates.length > 0 ? `changes with ${use.code} here: ${candidates.join(', ')}` : `no change here carries ${use.code}`
+    lines.push(`--allow ${use.allow} matches no change in this plan (${here}).`)
+  }
   return lines.join('\n')
 }
 
@@ -34,7 +47,7 @@ function renderStep(step: Step, n: number, filledBy: FilledBy): string[] {
   const lines = [
     `${n}. ${label(step.change)} ${step.subject}`,
     ...indent(step.sql, '   '),
-    `   lock: ${step.lock === 'none' ? 'none on existing tables' : step.lock} · lock_timeout ${lockTimeout} · statement_timeout ${statementTimeout}`,
+    `   lock: ${step.lock === 'none' ? 'none on existing tables' : step.lock} · lock_timeout ${lockTimeout} · statement_timeout ${statementTimeout}${step.transaction ? '' : ' · outside a transaction'}`,
   ]
   for (const hazard of step.hazards) lines.push(`   hazard ${hazard.code} (allowed): ${hazard.message}`)
   for (const name of backfillsFor(step, filledBy)) lines.push(`   existing rows: filled after apply by backfill ${name} (schema:backfill)`)
@@ -51,7 +64,8 @@ function renderHeldBack(held: HeldBack): string[] {
   if (held.sql === null) {
     lines.push('  not planned automatically: make this change by hand, then run schema:plan again')
   } else {
-    lines.push(...indent(held.sql, '  would run: '), `  to plan it: --allow ${held.needsAllow.join(',')}`)
+    const allow = held.needsAllow.map((code) => narrowAllow(code, held.subject)).join(',')
+    lines.push(...indent(held.sql, '  would run: '), `  to plan it: --allow ${allow} (or --allow ${held.needsAllow.join(',')} for every such change)`)
   }
   return lines
 }
@@ -75,6 +89,7 @@ export function planJson(plan: Plan, filledBy: FilledBy = new Map()): object {
       lockTimeout: step.timeouts.lockTimeout,
       statementTimeout: step.timeouts.statementTimeout,
       hazards: step.hazards,
+      transaction: step.transaction,
     })),
     heldBack: plan.heldBack.map((held) => ({
       kind: held.change.kind,
@@ -83,6 +98,7 @@ export function planJson(plan: Plan, filledBy: FilledBy = new Map()): object {
       hazards: held.hazards,
       needsAllow: held.needsAllow,
     })),
+    allowed: plan.allowed,
   }
 }
 
@@ -101,10 +117,10 @@ export function verifyReport(changes: readonly Change[]): VerifyReport {
   }
 }
 
-export function renderVerify(report: VerifyReport, checked: { tables: number; columns: number }): string {
+export function renderVerify(report: VerifyReport, checked: { tables: number; columns: number; indexes: number }): string {
   const lines: string[] = []
   if (report.mismatches.length === 0) {
-    lines.push(`Live schema matches schema/: ${count(checked.tables, 'table')}, ${count(checked.columns, 'column')} checked.`)
+    lines.push(`Live schema matches schema/: ${sizeText(checked)} checked.`)
   } else {
     lines.push(`Live schema does not match schema/: ${count(report.mismatches.length, 'difference')}`)
     for (const m of report.mismatches) lines.push(`  ${m.subject}: ${m.problem}`)
@@ -120,6 +136,13 @@ export function renderVerify(report: VerifyReport, checked: { tables: number; co
 function indent(text: string, prefix: string): string[] {
   const pad = ' '.repeat(prefix.length)
   return text.split('\n').map((line, i) => (i === 0 ? prefix : pad) + line)
+}
+
+/** `1 table, 10 columns`, with `, 2 indexes` when the schema declares some. */
+export function sizeText(size: { readonly tables: number; readonly columns: number; readonly indexes: number }): string {
+  const parts = [count(size.tables, 'table'), count(size.columns, 'column')]
+  if (size.indexes > 0) parts.push(`${size.indexes} ${size.indexes === 1 ? 'index' : 'indexes'}`)
+  return parts.join(', ')
 }
 
 /** `1 step`, `3 steps`. */

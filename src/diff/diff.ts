@@ -1,11 +1,15 @@
 import {
   type ColumnDefault,
   type ColumnModel,
+  type GeneratedColumn,
   type IdentityKind,
+  type Partitioning,
+  sameDefault,
   type SchemaModel,
   type TableModel,
   tableKey,
 } from '../model/model.js'
+import { diffIndexes, type IndexChange } from './indexes.js'
 
 /**
  * The diff: what must change for the live schema to become the declared one,
@@ -39,8 +43,17 @@ export type Change =
       readonly kind: 'alter-column-default'
       readonly table: TableRef
       readonly column: string
+      /** The column's type, which both defaults are read as. */
+      readonly type: string
       readonly from: ColumnDefault | null
       readonly to: ColumnDefault | null
+    }
+  | {
+      readonly kind: 'alter-column-generated'
+      readonly table: TableRef
+      readonly column: string
+      readonly from: GeneratedColumn | null
+      readonly to: GeneratedColumn | null
     }
   | {
       readonly kind: 'alter-column-identity'
@@ -50,6 +63,12 @@ export type Change =
       readonly to: IdentityKind | null
     }
   | {
+      readonly kind: 'alter-partitioning'
+      readonly table: TableRef
+      readonly from: Partitioning | null
+      readonly to: Partitioning | null
+    }
+  | {
       readonly kind: 'alter-primary-key'
       readonly table: TableRef
       readonly from: readonly string[]
@@ -57,13 +76,15 @@ export type Change =
     }
   | { readonly kind: 'drop-column'; readonly table: TableRef; readonly column: ColumnModel }
   | { readonly kind: 'drop-table'; readonly table: TableModel }
+  | IndexChange
 
 export type ChangeKind = Change['kind']
 
 /**
  * Changes that turn `live` into `declared`, in the order they must run:
- * schemas, tables, columns, then alterations, then drops. Tables are
- * compared only within `declared.namespaces`.
+ * schemas, tables, columns, then alterations, then indexes (which may use new
+ * columns), then drops (indexes first). Tables are compared only within
+ * `declared.namespaces`.
  */
 export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] {
   const changes: Change[] = []
@@ -74,15 +95,21 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
   const liveTables = new Map(live.tables.map((t) => [tableKey(t), t]))
   const declaredKeys = new Set(declared.tables.map(tableKey))
   const alterations: Change[] = []
+  const indexChanges: Change[] = []
   const drops: Change[] = []
 
   for (const table of declared.tables) {
     const existing = liveTables.get(tableKey(table))
+    const ref = { schema: table.schema, name: table.name }
     if (!existing) {
       changes.push({ kind: 'create-table', table })
+      for (const index of table.indexes) indexChanges.push({ kind: 'create-index', table: ref, index, newTable: true })
       continue
     }
-    const ref = { schema: table.schema, name: table.name }
+    // A partitioned table is never taken for a plain one, nor the other way round.
+    if ((existing.partitionBy?.canonical ?? null) !== (table.partitionBy?.canonical ?? null)) {
+      alterations.push({ kind: 'alter-partitioning', table: ref, from: existing.partitionBy, to: table.partitionBy })
+    }
     const liveColumns = new Map(existing.columns.map((c) => [c.name, c]))
     for (const column of table.columns) {
       const current = liveColumns.get(column.name)
@@ -92,6 +119,9 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
     if (!sameList(existing.primaryKey, table.primaryKey)) {
       alterations.push({ kind: 'alter-primary-key', table: ref, from: existing.primaryKey, to: table.primaryKey })
     }
+    const indexes = diffIndexes(ref, existing.indexes, table.indexes)
+    indexChanges.push(...indexes.changes)
+    drops.push(...indexes.drops)
     const declaredColumns = new Set(table.columns.map((c) => c.name))
     for (const column of existing.columns) {
       if (!declaredColumns.has(column.name)) drops.push({ kind: 'drop-column', table: ref, column })
@@ -103,7 +133,7 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
       drops.push({ kind: 'drop-table', table })
     }
   }
-  return [...changes, ...alterations, ...drops]
+  return [...changes, ...alterations, ...indexChanges, ...drops]
 }
 
 function diffColumn(table: TableRef, live: ColumnModel, declared: ColumnModel): Change[] {
@@ -118,10 +148,18 @@ function diffColumn(table: TableRef, live: ColumnModel, declared: ColumnModel): 
   if (live.identity !== declared.identity) {
     changes.push({ kind: 'alter-column-identity', table, column, from: live.identity, to: declared.identity })
   }
-  if ((live.default?.canonical ?? null) !== (declared.default?.canonical ?? null)) {
-    changes.push({ kind: 'alter-column-default', table, column, from: live.default, to: declared.default })
+  if (!sameGenerated(live.generated, declared.generated)) {
+    changes.push({ kind: 'alter-column-generated', table, column, from: live.generated, to: declared.generated })
+  } else if (declared.generated === null && !sameDefault(live.default, declared.default)) {
+    // (A generated column has no default; while generation differs, the default is moot.)
+    changes.push({ kind: 'alter-column-default', table, column, type: declared.type, from: live.default, to: declared.default })
   }
   return changes
+}
+
+function sameGenerated(live: GeneratedColumn | null, declared: GeneratedColumn | null): boolean {
+  if (live === null || declared === null) return live === declared
+  return live.kind === declared.kind && live.canonical === declared.canonical
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely'
 import type { IdentityKind } from '../model/model.js'
 
 /**
@@ -8,14 +9,26 @@ import type { IdentityKind } from '../model/model.js'
 
 /** What the migrator reads from a declared column. */
 export interface ColumnSpec {
-  /** The type as declared (`bigserial`, `varchar(255)`); parsed and checked when the schema loads. */
+  /** The type as declared (`bigserial`, `varchar(255)`, `mood`); parsed and checked when the schema loads. */
   readonly type: string
   readonly nullable: boolean
-  /** A SQL expression; literal values were already rendered as SQL literals. */
-  readonly defaultSql: string | null
+  readonly default: DeclaredDefault | null
   readonly identity: IdentityKind | null
+  /** `GENERATED ALWAYS AS (expression) STORED`. */
+  readonly generated: { readonly expression: SqlExpression } | null
   readonly primaryKey: boolean
+  /** A one-column unique constraint (`<table>_<column>_key`); see `unique(...)` for several columns. */
+  readonly unique?: boolean
 }
+
+/**
+ * A value (rendered for the column's SQL type when the schema loads, where
+ * the type is known) or a SQL expression used verbatim.
+ */
+export type DeclaredDefault = { readonly kind: 'value'; readonly value: unknown } | { readonly kind: 'sql'; readonly sql: string }
+
+/** SQL text, or a Kysely `sql` template (names through `sql.ref`/`sql.id`, no bound values). */
+export type SqlExpression = string | RawBuilder<unknown>
 
 /** The TypeScript side of a column, as Kysely sees it. */
 export interface ColumnTypes {
@@ -23,17 +36,16 @@ export interface ColumnTypes {
   readonly select: unknown
   /** What an insert or update accepts (before `| null`). */
   readonly insert: unknown
+  /** What `.default(...)` accepts: the insert type, less what cannot be written as a literal. */
+  readonly defaultValue: unknown
   readonly nullable: boolean
   /** The database fills it in when an insert leaves it out. */
   readonly generated: boolean
-  /** `GENERATED ALWAYS AS IDENTITY`: the application never writes it. */
+  /** `GENERATED ALWAYS` (identity or expression): the application never writes it. */
   readonly readOnly: boolean
 }
 
 type With<T extends ColumnTypes, K extends keyof ColumnTypes, V> = Omit<T, K> & { readonly [P in K]: V }
-
-/** Values a literal default may hold; anything else goes through {@link ColumnBuilder.defaultSql}. */
-export type DefaultLiteral = string | number | boolean | null | readonly unknown[] | { readonly [key: string]: unknown }
 
 export class ColumnBuilder<T extends ColumnTypes> {
   /** Phantom: carries the column's TypeScript types; never set at run time. */
@@ -55,13 +67,27 @@ export class ColumnBuilder<T extends ColumnTypes> {
   }
 
   /**
-   * A constant default, rendered as a SQL literal.
+   * A unique constraint on this column, named `<table>_<column>_key` as
+   * PostgreSQL names it; added to an existing table without blocking writes.
+   */
+  unique(): ColumnBuilder<T> {
+    return new ColumnBuilder({ ...this.spec, unique: true })
+  }
+
+  /**
+   * A constant default: any value the column's insert type accepts, rendered
+   * as the literal its SQL type reads (`'0.0'` on numeric as `0.0`, `[]` on
+   * `text[]` as `'{}'`, an object on jsonb as JSON text). A value the type
+   * cannot hold (`1.5` on integer, `100` on `numeric(3,2)`) is refused when
+   * the schema loads.
    *
    * @example
    * status: c.text().notNull().default('queued')
+   * amount: c.numeric(12, 2).notNull().default('0.0')
+   * tags: c.array(c.text()).notNull().default([])
    */
-  default(value: DefaultLiteral): ColumnBuilder<With<T, 'generated', true>> {
-    return new ColumnBuilder({ ...this.spec, defaultSql: renderLiteral(value) })
+  default(value: T['defaultValue']): ColumnBuilder<With<T, 'generated', true>> {
+    return new ColumnBuilder({ ...this.spec, default: { kind: 'value', value } })
   }
 
   /**
@@ -73,7 +99,22 @@ export class ColumnBuilder<T extends ColumnTypes> {
    * created_at: c.timestamptz().notNull().defaultSql('now()')
    */
   defaultSql(expression: string): ColumnBuilder<With<T, 'generated', true>> {
-    return new ColumnBuilder({ ...this.spec, defaultSql: expression })
+    return new ColumnBuilder({ ...this.spec, default: { kind: 'sql', sql: expression } })
+  }
+
+  /**
+   * `GENERATED ALWAYS AS (expression) STORED`: PostgreSQL computes the column
+   * from others in the row; the application reads it and never writes it.
+   * Compared with the database by expression, as PostgreSQL understands it,
+   * so `price*qty` matches the `(price * qty)` it prints back. Use Kysely's
+   * `sql` with `sql.ref` for names that need quoting.
+   *
+   * @example
+   * total: c.numeric(12, 2).generatedAlwaysAs('price * qty')
+   * label: c.text().generatedAlwaysAs(sql`lower(${sql.ref('Display Name')})`)
+   */
+  generatedAlwaysAs(expression: SqlExpression): ColumnBuilder<With<With<T, 'generated', true>, 'readOnly', true>> {
+    return new ColumnBuilder({ ...this.spec, generated: { expression } })
   }
 
   /** `GENERATED ALWAYS AS IDENTITY`: inserts may not set it. */
@@ -85,25 +126,4 @@ export class ColumnBuilder<T extends ColumnTypes> {
   generatedByDefaultAsIdentity(): ColumnBuilder<With<With<T, 'nullable', false>, 'generated', true>> {
     return new ColumnBuilder({ ...this.spec, nullable: false, identity: 'by-default' })
   }
-}
-
-/** SQL literal for a constant default. Strings use standard quoting; `standard_conforming_strings` is on since 9.1. */
-export function renderLiteral(value: DefaultLiteral): string {
-  if (value === null) return 'NULL'
-  switch (typeof value) {
-    case 'boolean':
-      return value ? 'true' : 'false'
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`default ${value} is not a finite number`)
-      return String(value)
-    case 'string':
-      return quoteLiteral(value)
-    default:
-      return quoteLiteral(JSON.stringify(value))
-  }
-}
-
-function quoteLiteral(text: string): string {
-  if (text.includes('\0')) throw new TypeError('a default may not contain a NUL character')
-  return `'${text.replaceAll("'", "''")}'`
 }

@@ -2,7 +2,21 @@
  * The schema definition language: what `schema/` imports.
  */
 export { backfill, type BackfillDefinition, type BackfillSpec } from './backfill.js'
-export { ColumnBuilder, type ColumnSpec, type ColumnTypes, type DefaultLiteral } from './column.js'
+export { ColumnBuilder, type ColumnSpec, type ColumnTypes, type DeclaredDefault, type SqlExpression } from './column.js'
+export {
+  asc,
+  desc,
+  expression,
+  index,
+  IndexBuilder,
+  IndexKey,
+  type IndexKeySpec,
+  type IndexMethod,
+  type IndexSpec,
+  unique,
+  UniqueBuilder,
+  type UniqueSpec,
+} from './indexes.js'
 export { c, type IntervalValue, type JsonValue } from './types.js'
 export {
   defineSchema,

@@ -1,5 +1,6 @@
 import type { ColumnType } from 'kysely'
 import type { ColumnBuilder, ColumnTypes } from './column.js'
+import type { IndexBuilder, IndexSpec, UniqueBuilder, UniqueSpec } from './indexes.js'
 
 // `any`: a column of any TypeScript types; each is checked where it is used.
 export type AnyColumn = ColumnBuilder<any>
@@ -9,6 +10,15 @@ export interface TableOptions<Schema extends string, ColumnName extends string> 
   readonly schema?: Schema
   /** A primary key over several columns, in key order. */
   readonly primaryKey?: readonly ColumnName[]
+  /** Indexes: `index(...)`, built without blocking writes on an existing table. */
+  readonly indexes?: readonly IndexBuilder<ColumnName>[]
+  /** Unique constraints over several columns: `unique(...)`; for one column, `.unique()` on it. */
+  readonly unique?: readonly UniqueBuilder<ColumnName>[]
+  /**
+   * A partitioned table: `RANGE (created_at)`, `LIST (region)`, `HASH (id)`, as
+   * `pg_get_partkeydef` prints it. Its partitions are not part of the schema.
+   */
+  readonly partitionBy?: string
 }
 
 export interface TableDefinition<
@@ -21,6 +31,9 @@ export interface TableDefinition<
   readonly schema: Schema
   readonly columns: Columns
   readonly primaryKey: readonly string[] | null
+  readonly indexes: readonly IndexSpec[]
+  readonly unique: readonly UniqueSpec[]
+  readonly partitionBy: string | null
   /** `file:line` of the `table(...)` call, for error messages; worked out only when read. */
   readonly definedAt: string | null
 }
@@ -59,6 +72,9 @@ export function table<
     schema: (options.schema ?? 'public') as Schema,
     columns,
     primaryKey: options.primaryKey ?? null,
+    indexes: (options.indexes ?? []).map((builder) => builder.spec),
+    unique: (options.unique ?? []).map((builder) => builder.spec),
+    partitionBy: options.partitionBy ?? null,
     get definedAt() {
       if (location === undefined) location = callerLocation(callSite)
       return location

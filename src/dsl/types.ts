@@ -31,14 +31,14 @@ export interface IntervalValue {
   toPostgres(): string
 }
 
-type Nullable<S, I = S> = { select: S; insert: I; nullable: true; generated: false; readOnly: false }
-type Serial<S, I = S> = { select: S; insert: I; nullable: false; generated: true; readOnly: false }
+type Nullable<S, I = S, D = I> = { select: S; insert: I; defaultValue: D; nullable: true; generated: false; readOnly: false }
+type Serial<S, I = S> = { select: S; insert: I; defaultValue: never; nullable: false; generated: true; readOnly: false }
 
 type Int8Input = string | number | bigint
 type TimestampInput = Date | string
 
 function column<T extends ColumnTypes>(type: string): ColumnBuilder<T> {
-  return new ColumnBuilder<T>({ type, nullable: true, defaultSql: null, identity: null, primaryKey: false })
+  return new ColumnBuilder<T>({ type, nullable: true, default: null, identity: null, generated: null, primaryKey: false })
 }
 
 function withPrecision(name: string, precision: number | undefined, suffix = ''): string {
@@ -77,26 +77,34 @@ export const c = {
   /**
    * `json`: selects return the parsed value; inserts take JSON text, because
    * node-postgres sends a JS array as a PostgreSQL array, not as JSON.
+   * `.default(...)` takes the value itself, or JSON text.
    */
-  json: <T extends JsonValue = JsonValue>() => column<Nullable<T, string>>('json'),
-  jsonb: <T extends JsonValue = JsonValue>() => column<Nullable<T, string>>('jsonb'),
+  json: <T extends JsonValue = JsonValue>() => column<Nullable<T, string, T | string>>('json'),
+  jsonb: <T extends JsonValue = JsonValue>() => column<Nullable<T, string, T | string>>('jsonb'),
   bytea: () => column<Nullable<Buffer>>('bytea'),
   inet: () => column<Nullable<string>>('inet'),
   cidr: () => column<Nullable<string>>('cidr'),
   macaddr: () => column<Nullable<string>>('macaddr'),
-  /** An array of another column type: `c.array(c.text())` is `text[]`. */
+  /** An array of another column type: `c.array(c.text())` is `text[]`; its default is a JavaScript array. */
   array: <T extends ColumnTypes>(element: ColumnBuilder<T>) =>
-    column<Nullable<T['select'][], T['insert'][]>>(`${element.spec.type}[]`),
+    column<Nullable<T['select'][], T['insert'][], readonly T['defaultValue'][]>>(`${element.spec.type}[]`),
   /**
-   * Any supported type by its SQL spelling, typed by hand; the spelling is
-   * checked when the schema loads.
+   * Any type the target database has, by its SQL spelling, typed by hand:
+   * an enum, a domain, `tsvector`, an extension's type (`citext`, PostGIS
+   * `geometry(Point,4326)`), or a built-in spelling. Built-in spellings are
+   * checked when the schema loads; other names when plan or verify reads
+   * the target's catalog, which names any type it lacks and the extension
+   * that provides it. node-postgres returns the values of types it does not
+   * know as strings, hence the default `string`.
    *
    * @example
-   * code: c.type<string>('character(2)')
+   * code: c.type('character(2)')
+   * mood: c.type<'sad' | 'ok' | 'happy'>('mood').notNull().default('ok')
+   * email: c.type('citext')
    */
-  type: <S, I = S>(sqlType: string) => column<Nullable<S, I>>(sqlType),
+  type: <S = string, I = S>(sqlType: string) => column<Nullable<S, I>>(sqlType),
 }
 
 function serialSpec(type: string) {
-  return { type, nullable: false, defaultSql: null, identity: null, primaryKey: false } as const
+  return { type, nullable: false, default: null, identity: null, generated: null, primaryKey: false } as const
 }

@@ -1,8 +1,9 @@
 import { IndentationText, Project, QuoteKind, ts, VariableDeclarationKind, type WriterFunction } from 'ts-morph'
 import type { Change } from '../diff/diff.js'
 import type { Step } from '../plan/plan.js'
+import { dropConstraintSql, dropIndexConcurrentlySql, dropIndexSql } from '../plan/render-index-sql.js'
 import { dropColumnSql, dropSchemaSql, dropTableSql } from '../plan/render-sql.js'
-import { type MigrationLink, type MigrationStep, checksumOf } from './migration.js'
+import { type MigrationLink, type MigrationStep, checksumOf, runsInTransaction } from './migration.js'
 
 /**
  * Emits a generated migration as a TypeScript module, with ts-morph.
@@ -27,9 +28,12 @@ export function renderMigration(input: EmitInput): string {
     subject: step.subject,
     lock: step.lock,
     hazards: step.hazards.map((hazard) => hazard.code),
+    // Written only when false, so migrations without such steps read as they always have.
+    ...(step.transaction ? {} : { transaction: false as const }),
     sql: step.sql,
   }))
   const down = downStatements(input.steps.map((step) => step.change))
+  const transactional = runsInTransaction(steps)
 
   const project = new Project({
     useInMemoryFileSystem: true,
@@ -66,10 +70,24 @@ export function renderMigration(input: EmitInput): string {
       },
     ],
   })
+  if (!transactional) {
+    file.addVariableStatement({
+      isExported: true,
+      declarationKind: VariableDeclarationKind.Const,
+      docs: [
+        "Runs outside a transaction: PostgreSQL refuses `CONCURRENTLY` inside one. Kysely's `Migrator` reads this (`transactionMode: 'per-migration'`).",
+      ],
+      declarations: [{ name: 'config', initializer: '{ transaction: false }' }],
+    })
+  }
   file.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
-    docs: ['What `schema:apply` runs, in order, one statement per step, in one transaction.'],
+    docs: [
+      transactional
+        ? 'What `schema:apply` runs, in order, one statement per step, in one transaction.'
+        : 'What `schema:apply` runs, in order, one statement per step: each `transaction: false` step on its own, the steps between them in a transaction each, recording progress after each, so a re-run continues where one stopped.',
+    ],
     declarations: [{ name: 'steps', initializer: (writer) => writeSteps(writer, steps) }],
   })
   file.addVariableStatement({
@@ -89,7 +107,14 @@ export function renderMigration(input: EmitInput): string {
     docs: ["For Kysely's `Migrator`; `schema:apply` runs `steps` itself, with lock timeouts and retries."],
     parameters: [{ name: 'db', type: 'Kysely<unknown>' }],
     returnType: 'Promise<void>',
-    statements: ['for (const step of steps) await sql.raw(step.sql).execute(db)'],
+    statements: [
+      ...(transactional
+        ? []
+        : [
+            `if (db.isTransaction) throw new Error(${literal(`${input.name} cannot run inside a transaction (it builds indexes CONCURRENTLY): give Kysely's Migrator transactionMode: 'per-migration', which honours \`config\`, or disableTransactions: true`)})`,
+          ]),
+      'for (const step of steps) await sql.raw(step.sql).execute(db)',
+    ],
   })
   if (down !== null) {
     file.addFunction({
@@ -123,7 +148,11 @@ function slugOf(steps: readonly Step[]): string {
   const words: string[] = []
   let lastVerb = ''
   let lastTable = ''
+  let lastChange: Change | null = null
   for (const step of steps) {
+    // A change of several steps (an index built, then attached) names itself once; a new table's indexes are part of creating it.
+    if (step.change === lastChange || (step.change.kind === 'create-index' && step.change.newTable)) continue
+    lastChange = step.change
     const [verb, table, object] = slugParts(step.change)
     if (table !== lastTable) words.push(table)
     if (verb !== lastVerb || table !== lastTable) words.push(verb)
@@ -155,18 +184,35 @@ function slugParts(change: Change): [verb: string, table: string, object: string
       return ['drop', change.table.name, change.column.name]
     case 'alter-primary-key':
       return ['alter_primary_key', change.table.name, '']
+    case 'alter-partitioning':
+      return ['alter_partitioning', change.table.name, '']
     case 'alter-column-type':
     case 'alter-column-nullability':
     case 'alter-column-default':
     case 'alter-column-identity':
+    case 'alter-column-generated':
       return ['alter', change.table.name, change.column]
+    case 'create-index':
+      return ['index', change.table.name, withoutTablePrefix(change.index.name, change.table.name)]
+    case 'replace-index':
+      return ['rebuild_index', change.table.name, withoutTablePrefix(change.to.name, change.table.name)]
+    case 'drop-index':
+      return ['drop_index', change.table.name, withoutTablePrefix(change.index.name, change.table.name)]
   }
+}
+
+/** `call_log_created_at_idx` on `call_log` reads `created_at_idx` in a file name. */
+function withoutTablePrefix(name: string, table: string): string {
+  return name.startsWith(`${table}_`) && name.length > table.length + 1 ? name.slice(table.length + 1) : name
 }
 
 /** Statements that undo `changes`, newest first, or `null` if any change cannot be undone safely. */
 function downStatements(changes: readonly Change[]): string[] | null {
   const statements: string[] = []
+  let next: Change | null = null
   for (const change of [...changes].reverse()) {
+    const later = next
+    next = change
     switch (change.kind) {
       case 'create-schema':
         statements.push(dropSchemaSql(change.schema))
@@ -176,6 +222,17 @@ function downStatements(changes: readonly Change[]): string[] | null {
         break
       case 'add-column':
         statements.push(dropColumnSql(change.table, change.column.name))
+        break
+      case 'create-index':
+        // Only the last step of a multi-step change is undone here: one drop undoes the whole index.
+        if (change === later) break
+        statements.push(
+          change.index.constraint
+            ? dropConstraintSql(change.table, change.index.name)
+            : change.newTable
+              ? dropIndexSql(change.table.schema, change.index.name)
+              : dropIndexConcurrentlySql(change.table.schema, change.index.name),
+        )
         break
       default:
         return null
@@ -195,7 +252,7 @@ function header(input: EmitInput, steps: readonly MigrationStep[]): string {
     'Steps:',
     ...steps.map(
       (step, i) =>
-        `  ${i + 1}. ${step.kind} ${step.subject} (lock: ${step.lock}; hazards: ${step.hazards.length === 0 ? 'none' : step.hazards.join(', ')})`,
+        `  ${i + 1}. ${step.kind} ${step.subject} (lock: ${step.lock}; hazards: ${step.hazards.length === 0 ? 'none' : step.hazards.join(', ')}${step.transaction === false ? '; outside a transaction' : ''})`,
     ),
   ]
   return `/*\n${lines.map((line) => ` *${line ? ` ${line.replaceAll('*/', '* /')}` : ''}`).join('\n')}\n */\n`
@@ -211,6 +268,7 @@ function writeSteps(writer: Parameters<WriterFunction>[0], steps: readonly Migra
         writer.writeLine(`subject: ${literal(step.subject)},`)
         writer.writeLine(`lock: ${literal(step.lock)},`)
         writer.writeLine(`hazards: ${arrayOf(step.hazards)},`)
+        if (step.transaction === false) writer.writeLine('transaction: false,')
         writer.writeLine(`sql: ${templateLiteral(step.sql)},`)
       })
       writer.write('},').newLine()

@@ -14,8 +14,18 @@ export interface MigrationStep {
   readonly subject: string
   readonly lock: LockLevel
   readonly hazards: readonly HazardCode[]
+  /** `false`: PostgreSQL refuses it inside a transaction block (`CONCURRENTLY`); absent means true. */
+  readonly transaction?: boolean
   /** Exactly one statement. */
   readonly sql: string
+}
+
+/**
+ * Whether a migration runs in one transaction (every step can), or step by
+ * step with its progress recorded (`export const config = { transaction: false }`).
+ */
+export function runsInTransaction(steps: readonly Pick<MigrationStep, 'transaction'>[]): boolean {
+  return steps.every((step) => step.transaction !== false)
 }
 
 /** A migration as another one refers to it. */

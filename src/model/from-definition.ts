@@ -1,8 +1,25 @@
+import type { ColumnSpec, SqlExpression } from '../dsl/column.js'
 import type { SchemaDefinition, TableDefinition } from '../dsl/table.js'
 import { MigratorError, TypeSpecError } from '../errors.js'
-import { type ColumnModel, type SchemaModel, type TableModel, compareText, displayTableName, sortTables, tableKey } from './model.js'
-import { normalizeDefault, SEQUENCE_DEFAULT } from './normalize-default.js'
-import { parseType } from './normalize-type.js'
+import { indexesFromDefinition } from './index-model.js'
+import { compileOffline } from './compile-sql.js'
+import {
+  type ColumnDefault,
+  type ColumnModel,
+  compareText,
+  displayTableName,
+  type GeneratedColumn,
+  type Partitioning,
+  SEQUENCE_DEFAULT,
+  type SchemaModel,
+  sortTables,
+  type TableModel,
+  tableKey,
+} from './model.js'
+import { canonicalExpression, defaultModel } from './normalize-default.js'
+import { catalogTypeSpelling, parseType } from './normalize-type.js'
+import { renderDefault } from './render-default.js'
+import { isSingleExpression, stripOuterParentheses } from './sql-text.js'
 
 /** PostgreSQL truncates longer identifiers silently (NAMEDATALEN - 1); we refuse them instead. */
 export const MAX_IDENTIFIER_BYTES = 63
@@ -18,6 +35,14 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
   const problems: string[] = []
   const tables: TableModel[] = []
   const seen = new Map<string, TableDefinition>()
+  // Index names share a namespace with tables: each PostgreSQL schema's relation names, tables first.
+  const relationNames = new Map<string, Set<string>>()
+  for (const declared of definition.tables) {
+    if (declared?.kind !== 'table-definition') continue
+    const names = relationNames.get(declared.schema) ?? new Set<string>()
+    names.add(declared.name).add(`${declared.name}_pkey`)
+    relationNames.set(declared.schema, names)
+  }
 
   for (const [index, declared] of definition.tables.entries()) {
     // A circular import leaves `undefined` here; say so rather than fail on a property read.
@@ -36,7 +61,7 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
       continue
     }
     seen.set(key, declared)
-    tables.push(tableModel(declared, where, problems))
+    tables.push(tableModel(declared, relationNames.get(declared.schema) ?? new Set(), where, problems))
   }
 
   if (problems.length > 0) {
@@ -48,7 +73,7 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
   return { namespaces: [...new Set(sorted.map((t) => t.schema))].sort(compareText), tables: sorted }
 }
 
-function tableModel(declared: TableDefinition, where: () => string, problems: string[]): TableModel {
+function tableModel(declared: TableDefinition, relationNames: Set<string>, where: () => string, problems: string[]): TableModel {
   const columns: ColumnModel[] = []
   const primaryKey: string[] = []
   const names = Object.keys(declared.columns)
@@ -62,33 +87,8 @@ function tableModel(declared: TableDefinition, where: () => string, problems: st
       continue
     }
     checkIdentifier(name, () => `column name at ${at()}`, problems)
-    let parsed
-    try {
-      parsed = parseType(spec.type)
-    } catch (error) {
-      if (!(error instanceof TypeSpecError)) throw error
-      problems.push(`${at()}: ${error.message}`)
-      continue
-    }
-    if (parsed.serial && (spec.defaultSql !== null || spec.identity !== null)) {
-      problems.push(`${at()}: a serial column gets its default from its sequence; remove the default or identity`)
-    }
-    if (spec.identity !== null && spec.defaultSql !== null) {
-      problems.push(`${at()}: an identity column cannot also have a default`)
-    }
-    const canonical = spec.defaultSql === null ? null : normalizeDefault(spec.defaultSql, parsed.type)
-    const defaultValue = parsed.serial
-      ? { sql: SEQUENCE_DEFAULT, canonical: SEQUENCE_DEFAULT }
-      : canonical === null || spec.defaultSql === null
-        ? null
-        : { sql: spec.defaultSql, canonical }
-    columns.push({
-      name,
-      type: parsed.type,
-      nullable: spec.nullable,
-      default: defaultValue,
-      identity: spec.identity,
-    })
+    const column = columnModel(name, spec, (problem) => problems.push(`${at()}: ${problem}`))
+    if (column) columns.push(column)
     if (spec.primaryKey) primaryKey.push(name)
   }
 
@@ -104,7 +104,108 @@ function tableModel(declared: TableDefinition, where: () => string, problems: st
 
   // A primary key implies NOT NULL in PostgreSQL; model it so the diff agrees with the catalog.
   const keyed = columns.map((column) => (primaryKey.includes(column.name) ? { ...column, nullable: false } : column))
-  return { schema: declared.schema, name: declared.name, columns: keyed, primaryKey }
+  const indexes = indexesFromDefinition(declared, names, relationNames, where, problems)
+  return { schema: declared.schema, name: declared.name, columns: keyed, primaryKey, indexes, partitionBy: partitioning(declared, where, problems) }
+}
+
+/** One declared column, checked; `null` when its type is unusable (the problem is reported). */
+function columnModel(name: string, spec: ColumnSpec, report: (problem: string) => void): ColumnModel | null {
+  let type: string
+  let serial = false
+  let catalogType = false
+  try {
+    ;({ type, serial } = parseType(spec.type))
+  } catch (error) {
+    if (!(error instanceof TypeSpecError)) throw error
+    // Not a built-in spelling: a type the target must define (an enum, a domain, an extension's type).
+    const spelling = catalogTypeSpelling(spec.type)
+    if (spelling === null) {
+      report(`"${spec.type}" is not a type name; write a type as PostgreSQL spells it (mood, audit.mood, geometry(Point,4326), mood[])`)
+      return null
+    }
+    type = spelling
+    catalogType = true
+  }
+
+  if (serial && (spec.default !== null || spec.identity !== null || spec.generated !== null)) {
+    report('a serial column gets its default from its sequence; remove the default, identity or generation expression')
+  }
+  if (spec.identity !== null && spec.default !== null) report('an identity column cannot also have a default')
+  if (spec.generated !== null && spec.default !== null) report('a generated column cannot also have a default')
+  if (spec.generated !== null && spec.identity !== null) report('a generated column cannot also be an identity column')
+
+  return {
+    name,
+    type,
+    nullable: spec.nullable,
+    default: serial ? { sql: SEQUENCE_DEFAULT, canonical: SEQUENCE_DEFAULT } : declaredDefault(spec, type, catalogType, report),
+    identity: spec.identity,
+    generated: spec.generated === null ? null : generatedColumn(spec.generated.expression, report),
+    catalogType,
+  }
+}
+
+function declaredDefault(spec: ColumnSpec, type: string, catalogType: boolean, report: (problem: string) => void): ColumnDefault | null {
+  if (spec.default === null) return null
+  let sql: string
+  if (spec.default.kind === 'sql') {
+    sql = spec.default.sql.trim()
+    const problem = expressionProblem(sql)
+    if (problem) {
+      report(`.defaultSql(${JSON.stringify(sql)}) ${problem}`)
+      return null
+    }
+  } else {
+    const rendered = renderDefault(spec.default.value, type, catalogType)
+    if ('problem' in rendered) {
+      report(rendered.problem)
+      return null
+    }
+    sql = rendered.sql
+  }
+  return defaultModel(sql, type)
+}
+
+function generatedColumn(expression: SqlExpression, report: (problem: string) => void): GeneratedColumn | null {
+  let sql: string
+  if (typeof expression === 'string') {
+    sql = expression.trim()
+  } else {
+    const compiled = compileOffline(expression)
+    if (compiled.parameters.length > 0) {
+      report('the generation expression binds a value (${...} in sql``); write constants into the SQL and names with sql.ref(...)')
+      return null
+    }
+    sql = compiled.sql.trim()
+  }
+  if (sql === '') {
+    report('the generation expression is empty')
+    return null
+  }
+  const problem = expressionProblem(sql)
+  if (problem) {
+    report(`the generation expression ${JSON.stringify(sql)} ${problem}`)
+    return null
+  }
+  return { kind: 'stored', sql, canonical: canonicalExpression(sql) }
+}
+
+/** Why `sql`, written into DDL as it is, cannot stand where an expression goes; `null` when it can. */
+function expressionProblem(sql: string): string | null {
+  if (sql.includes('\0')) return 'contains a NUL character'
+  if (!isSingleExpression(sql)) return "is not one SQL expression (an unclosed quote or parenthesis, or a ',', ';' or comment outside them)"
+  return null
+}
+
+function partitioning(declared: TableDefinition, where: () => string, problems: string[]): Partitioning | null {
+  const { partitionBy } = declared
+  if (partitionBy === null || partitionBy === undefined) return null
+  const parts = typeof partitionBy === 'string' ? /^(range|list|hash)\s*(\(.+\))$/is.exec(partitionBy.trim()) : null
+  if (!parts || stripOuterParentheses(parts[2] as string) === parts[2] || expressionProblem(parts[2] as string)) {
+    problems.push(`${where()}: partitionBy ${JSON.stringify(partitionBy)} is not RANGE (...), LIST (...) or HASH (...)`)
+    return null
+  }
+  return { sql: partitionBy.trim(), canonical: canonicalExpression(partitionBy) }
 }
 
 function checkIdentifier(name: unknown, what: () => string, problems: string[]): void {

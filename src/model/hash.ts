@@ -7,17 +7,24 @@ import type { SchemaModel } from './model.js'
  * migration so a reader can tell which schema it was planned from.
  */
 export function schemaHash(model: SchemaModel): string {
+  // Generation and partitioning join the text only where declared, so schemas without them keep their hashes.
   const canonical = model.tables.map((table) => ({
     schema: table.schema,
     name: table.name,
     primaryKey: table.primaryKey,
+    ...(table.partitionBy ? { partitionBy: table.partitionBy.canonical } : {}),
     columns: table.columns.map((column) => [
       column.name,
       column.type,
       column.nullable,
       column.default?.canonical ?? null,
       column.identity,
+      ...(column.generated ? [column.generated.kind, column.generated.canonical] : []),
     ]),
+    // Only when there are some: schemas without indexes keep the hash they always had.
+    ...(table.indexes.length === 0
+      ? {}
+      : { indexes: table.indexes.map((index) => [index.name, index.unique, index.constraint, index.definition]) }),
   }))
   return `sha256:${createHash('sha256').update(JSON.stringify(canonical)).digest('hex')}`
 }

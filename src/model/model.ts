@@ -8,11 +8,39 @@
  * PostgreSQL would not see.
  */
 
+import type { IndexModel } from './index-model.js'
+
 /** A column default, kept both as written and in canonical form. */
 export interface ColumnDefault {
   /** The expression as declared or as PostgreSQL renders it; used in SQL and messages. */
   readonly sql: string
-  /** Canonical form (see `normalizeDefault`); the only thing the diff compares. */
+  /** Canonical form (see `normalizeDefault`); what the diff compares (with {@link sameDefault}). */
+  readonly canonical: string
+  /** The sequence a `nextval(...)` default draws from, when it is one. */
+  readonly sequence?: SequenceRef
+}
+
+/** A sequence as a default names it; `schema` is `null` when the name is unqualified (found through `search_path`). */
+export interface SequenceRef {
+  readonly schema: string | null
+  readonly name: string
+  /** Live only: the sequence is owned by the column (`serial`, or `ALTER SEQUENCE ... OWNED BY`). */
+  readonly ownedByColumn?: boolean
+}
+
+/** `GENERATED ALWAYS AS (expression) STORED` (or `VIRTUAL`, PostgreSQL 18's default, read from live databases). */
+export interface GeneratedColumn {
+  readonly kind: 'stored' | 'virtual'
+  /** The expression as declared or as PostgreSQL renders it. */
+  readonly sql: string
+  /** Case and white space folded outside quotes; spellings that still differ are settled by the server. */
+  readonly canonical: string
+}
+
+/** `PARTITION BY ...` of a partitioned table, e.g. `RANGE (created_at)`. */
+export interface Partitioning {
+  /** As declared, or as `pg_get_partkeydef` prints it. */
+  readonly sql: string
   readonly canonical: string
 }
 
@@ -25,6 +53,12 @@ export interface ColumnModel {
   readonly nullable: boolean
   readonly default: ColumnDefault | null
   readonly identity: IdentityKind | null
+  readonly generated: GeneratedColumn | null
+  /**
+   * A type outside the built-in set (`c.type('mood')`: an enum, a domain, an extension type), spelt
+   * as declared until the target's catalog resolves it (`introspect/catalog-references.ts`).
+   */
+  readonly catalogType: boolean
 }
 
 export interface TableModel {
@@ -34,6 +68,10 @@ export interface TableModel {
   readonly columns: readonly ColumnModel[]
   /** Primary key column names in key order; empty when the table has none. */
   readonly primaryKey: readonly string[]
+  /** Indexes and unique constraints, sorted by name; the primary key's index is not among them. */
+  readonly indexes: readonly IndexModel[]
+  /** `null` for a plain table. */
+  readonly partitionBy: Partitioning | null
 }
 
 export interface SchemaModel {
@@ -44,8 +82,25 @@ export interface SchemaModel {
 }
 
 /** How much a schema declares: what verify, check and the post-apply assertion report having checked. */
-export function sizeOf(model: SchemaModel): { readonly tables: number; readonly columns: number } {
-  return { tables: model.tables.length, columns: model.tables.reduce((n, t) => n + t.columns.length, 0) }
+export function sizeOf(model: SchemaModel): { readonly tables: number; readonly columns: number; readonly indexes: number } {
+  return {
+    tables: model.tables.length,
+    columns: model.tables.reduce((n, t) => n + t.columns.length, 0),
+    indexes: model.tables.reduce((n, t) => n + t.indexes.length, 0),
+  }
+}
+
+/** The marker a declared `serial` column's default canonicalizes to: the sequence's name is PostgreSQL's choice. */
+export const SEQUENCE_DEFAULT = 'nextval(<owned sequence>)'
+
+/**
+ * Whether a live default gives what the declared one asks for: the same
+ * canonical text, or, for a declared `serial`, any sequence the column owns.
+ */
+export function sameDefault(live: ColumnDefault | null, declared: ColumnDefault | null): boolean {
+  if (live === null || declared === null) return live === declared
+  if (declared.canonical === SEQUENCE_DEFAULT) return live.sequence?.ownedByColumn === true
+  return live.canonical === declared.canonical
 }
 
 /** `public.call_log` style key; unique within a model. */

@@ -134,6 +134,24 @@ export function parseType(spec: string): ParsedType {
   return { type: isArray ? `${parsed.type}[]` : parsed.type, serial: parsed.serial }
 }
 
+const IDENTIFIER = String.raw`(?:[\p{L}_][\p{L}\p{N}_$]*|"(?:[^"\0]|"")+")`
+const MODIFIER = String.raw`(?:-?\d+|[\p{L}_][\p{L}\p{N}_]*)`
+/** `name`, `schema.name`, `name(modifiers)`, with `[]` suffixes: how a type the target defines is spelt. */
+const CATALOG_TYPE = new RegExp(
+  String.raw`^(?:${IDENTIFIER}\.)?(?:bit varying|${IDENTIFIER})(?:\(${MODIFIER}(?:,${MODIFIER})*\))?(?:\[\d*\])*$`,
+  'u',
+)
+
+/**
+ * A spelling for a type outside the built-in set (`mood`, `audit."Level"`,
+ * `geometry(Point,4326)`, `citext[]`), trimmed, or `null` when it is not the
+ * shape of a type name at all. Whether the type exists is the target's to say.
+ */
+export function catalogTypeSpelling(spec: string): string | null {
+  const text = spec.trim().replace(/\s+/g, ' ').replace(/\s*([(),[\]])\s*/g, '$1')
+  return CATALOG_TYPE.test(text) ? text : null
+}
+
 /** Canonical spelling of a type; types outside the supported set pass through as PostgreSQL printed them. */
 export function canonicalType(formatTypeOutput: string): string {
   try {

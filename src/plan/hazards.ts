@@ -17,7 +17,14 @@ export const HAZARDS = {
   'drop-column': 'the database has a column that schema/ lacks: dropping it deletes its data',
   'drop-table': 'the database has a table that schema/ lacks: dropping it deletes its data',
   'identity-change': 'changes a column between identity, serial and plain: not planned automatically; change it by hand',
+  'generated-change':
+    'changes whether or how a column is generated: turning a column into a generated one (or changing its expression) drops and re-adds it, so it is never planned automatically; dropping the expression keeps the values',
+  'stored-generated-column':
+    'adds a stored generated column to a table that has rows: PostgreSQL computes it for every row, rewriting the table under ACCESS EXCLUSIVE',
+  'partitioning-change':
+    'the database and schema/ disagree on whether or how the table is partitioned: not planned automatically; repartitioning means moving every row',
   'primary-key-change': 'changes a primary key: not planned automatically; it rebuilds an index and may break foreign keys',
+  'drop-index': 'the database has an index or unique constraint that schema/ lacks: queries using it slow down, and a unique one stops rejecting duplicates',
 } as const satisfies Record<string, string>
 
 export type HazardCode = keyof typeof HAZARDS

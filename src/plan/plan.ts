@@ -1,8 +1,12 @@
+import { generation } from '../diff/describe.js'
 import type { Change, TableRef } from '../diff/diff.js'
+import { type IndexChange, isIndexChange } from '../diff/indexes.js'
 import type { DatabaseFacts, FactsQuestion } from '../introspect/probe.js'
 import { functionsCalledIn } from '../introspect/probe.js'
-import { displayTableName, tableKey } from '../model/model.js'
+import { displayTableName, SEQUENCE_DEFAULT, tableKey } from '../model/model.js'
+import { type AllowanceUse, type AllowEntry, entriesAllowing } from './allowance.js'
 import { type Hazard, type HazardCode, HAZARDS } from './hazards.js'
+import { indexDrafts } from './indexes.js'
 import * as render from './render-sql.js'
 
 /**
@@ -11,8 +15,12 @@ import * as render from './render-sql.js'
  * held back with the reason.
  */
 
-/** The strongest table lock a step takes; ACCESS EXCLUSIVE blocks even readers while held or queued. */
-export type LockLevel = 'none' | 'ACCESS EXCLUSIVE'
+/**
+ * The strongest table lock a step takes. ACCESS EXCLUSIVE blocks even readers
+ * while held or queued; SHARE UPDATE EXCLUSIVE (concurrent index builds and
+ * drops, index renames) lets reads and writes go on.
+ */
+export type LockLevel = 'none' | 'SHARE UPDATE EXCLUSIVE' | 'ACCESS EXCLUSIVE'
 
 export interface Timeouts {
   /** PostgreSQL interval text, e.g. `5s`; how long a step may wait for its lock. */
@@ -30,6 +38,12 @@ export interface Step {
   readonly lock: LockLevel
   readonly timeouts: Timeouts
   readonly hazards: readonly Hazard[]
+  /**
+   * `false` for a statement PostgreSQL refuses inside a transaction block
+   * (`CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`): apply runs it
+   * on its own, with session-level timeouts, and records it once it is done.
+   */
+  readonly transaction: boolean
 }
 
 export interface HeldBack {
@@ -45,12 +59,14 @@ export interface HeldBack {
 export interface Plan {
   readonly steps: readonly Step[]
   readonly heldBack: readonly HeldBack[]
+  /** Each `--allow` entry with the number of steps it let into the plan. */
+  readonly allowed: readonly AllowanceUse[]
 }
 
 export interface PlanOptions {
   readonly timeouts: Timeouts
-  /** Hazard codes the user allows. */
-  readonly allow: ReadonlySet<HazardCode>
+  /** What the user allows (`--allow`). */
+  readonly allow: readonly AllowEntry[]
   readonly facts: DatabaseFacts
 }
 
@@ -63,8 +79,10 @@ export function factsNeeded(changes: readonly Change[]): FactsQuestion {
     const { column } = change
     const called = functionsCalledIn(column.default?.sql ?? '')
     // Whether the table has rows decides both hazards below; an empty table is never at risk.
-    const withoutDefault = !column.nullable && column.default === null && column.identity === null
-    if (withoutDefault || called.length > 0 || column.identity !== null) tables.set(tableKey(change.table), change.table)
+    const withoutDefault = !column.nullable && column.default === null && column.identity === null && column.generated === null
+    if (withoutDefault || called.length > 0 || column.identity !== null || column.generated !== null) {
+      tables.set(tableKey(change.table), change.table)
+    }
     for (const fn of called) functions.add(fn)
   }
   return { tables: [...tables.values()], functions: [...functions] }
@@ -73,30 +91,59 @@ export function factsNeeded(changes: readonly Change[]): FactsQuestion {
 export function planChanges(changes: readonly Change[], options: PlanOptions): Plan {
   const steps: Step[] = []
   const heldBack: HeldBack[] = []
+  const unlocked = new Map(options.allow.map((entry) => [entry, 0]))
+  const named = new Set<AllowEntry>()
   for (const change of changes) {
-    const draft = draftStep(change, options.facts)
     const subject = subjectOf(change)
-    if (draft.sql === null) {
-      heldBack.push({ change, subject, sql: null, hazards: draft.hazards, needsAllow: [] })
+    // Most changes take one statement; an index built concurrently and swapped in takes several.
+    const drafts = isIndexChange(change) ? indexDrafts(change, subject) : [draftStep(change, options.facts)]
+    const hazards = drafts.flatMap((draft) => draft.hazards)
+    const statements = drafts.map((draft) => draft.sql)
+    const codes = [...new Set(hazards.map((h) => h.code))]
+    for (const entry of options.allow) if (entry.subject === subject && codes.includes(entry.code)) named.add(entry)
+    if (statements.some((sql) => sql === null)) {
+      heldBack.push({ change, subject, sql: null, hazards, needsAllow: [] })
       continue
     }
-    const needsAllow = [...new Set(draft.hazards.map((h) => h.code))].filter((code) => !options.allow.has(code))
+    const needsAllow = codes.filter((code) => entriesAllowing(options.allow, code, subject).length === 0)
     if (needsAllow.length > 0) {
-      heldBack.push({ change, subject, sql: draft.sql, hazards: draft.hazards, needsAllow })
+      heldBack.push({ change, subject, sql: statements.join(';\n'), hazards, needsAllow })
       continue
     }
-    steps.push({ change, subject, sql: draft.sql, lock: draft.lock, timeouts: options.timeouts, hazards: draft.hazards })
+    for (const entry of new Set(codes.flatMap((code) => entriesAllowing(options.allow, code, subject)))) {
+      unlocked.set(entry, (unlocked.get(entry) ?? 0) + 1)
+    }
+    for (const draft of drafts) {
+      steps.push({
+        change,
+        subject,
+        sql: draft.sql as string,
+        lock: draft.lock,
+        timeouts: options.timeouts,
+        hazards: draft.hazards,
+        transaction: draft.transaction ?? true,
+      })
+    }
   }
-  return { steps, heldBack }
+  const allowed = [...unlocked].map(([entry, count]) => ({
+    allow: entry.text,
+    code: entry.code,
+    subject: entry.subject,
+    steps: count,
+    unmatched: entry.subject !== null && !named.has(entry),
+  }))
+  return { steps, heldBack, allowed }
 }
 
-interface Draft {
+export interface Draft {
   readonly sql: string | null
   readonly lock: LockLevel
   readonly hazards: Hazard[]
+  /** `false`: cannot run inside a transaction block (see `Step.transaction`). */
+  readonly transaction?: boolean
 }
 
-function draftStep(change: Change, facts: DatabaseFacts): Draft {
+function draftStep(change: Exclude<Change, IndexChange>, facts: DatabaseFacts): Draft {
   const subject = subjectOf(change)
   const hazard = (code: HazardCode, detail = ''): Hazard => ({
     code,
@@ -126,6 +173,7 @@ function draftStep(change: Change, facts: DatabaseFacts): Draft {
       if (populated && (volatile.length > 0 || column.identity !== null)) {
         hazards.push(hazard('volatile-default', volatile.length > 0 ? ` (${volatile.join(', ')})` : ' (identity)'))
       }
+      if (populated && column.generated?.kind === 'stored') hazards.push(hazard('stored-generated-column'))
       return { sql: render.addColumnSql(change.table, column), lock: 'ACCESS EXCLUSIVE', hazards }
     }
     case 'alter-column-type':
@@ -141,10 +189,35 @@ function draftStep(change: Change, facts: DatabaseFacts): Draft {
         hazards: [hazard(change.nullable ? 'drop-not-null' : 'set-not-null')],
       }
     case 'alter-column-default':
+      // Making a column serial means creating a sequence the column owns: by hand, as for identity.
+      if (change.to?.canonical === SEQUENCE_DEFAULT) {
+        return {
+          sql: null,
+          lock: 'ACCESS EXCLUSIVE',
+          hazards: [hazard('identity-change', ` (${change.from?.sql ?? 'no default'} → serial)`)],
+        }
+      }
       return {
         sql: render.alterColumnDefaultSql(change.table, change.column, change.to?.sql ?? null),
         lock: 'ACCESS EXCLUSIVE',
         hazards: [hazard('default-change', ` (${change.from?.sql ?? 'none'} → ${change.to?.sql ?? 'none'})`)],
+      }
+    case 'alter-column-generated': {
+      const detail = ` (${generation(change.from)} → ${generation(change.to)})`
+      // Dropping the expression keeps the values and makes the column writable (PostgreSQL 13+);
+      // anything else means dropping and re-adding the column: by hand.
+      const dropsExpression = change.to === null && change.from?.kind === 'stored'
+      return {
+        sql: dropsExpression ? render.dropExpressionSql(change.table, change.column) : null,
+        lock: 'ACCESS EXCLUSIVE',
+        hazards: [hazard('generated-change', detail)],
+      }
+    }
+    case 'alter-partitioning':
+      return {
+        sql: null,
+        lock: 'ACCESS EXCLUSIVE',
+        hazards: [hazard('partitioning-change', ` (${change.from?.sql ?? 'plain'} → ${change.to?.sql ?? 'plain'})`)],
       }
     case 'alter-column-identity':
       return {
@@ -177,14 +250,21 @@ export function subjectOf(change: Change): string {
     case 'create-table':
     case 'drop-table':
     case 'alter-primary-key':
+    case 'alter-partitioning':
       return displayTableName(change.table)
     case 'add-column':
     case 'drop-column':
       return `${displayTableName(change.table)}.${change.column.name}`
+    case 'create-index':
+    case 'drop-index':
+      return `${displayTableName(change.table)}.${change.index.name}`
+    case 'replace-index':
+      return `${displayTableName(change.table)}.${change.to.name}`
     case 'alter-column-type':
     case 'alter-column-nullability':
     case 'alter-column-default':
     case 'alter-column-identity':
+    case 'alter-column-generated':
       return `${displayTableName(change.table)}.${change.column}`
   }
 }

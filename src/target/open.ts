@@ -34,6 +34,12 @@ export interface Target {
   cancel(): Promise<void>
   /** Drops the tool's connection at once, for when a cancel cannot reach the server. */
   disconnect(): void
+  /**
+   * Runs one read-only query on a short-lived connection of its own, to watch
+   * a statement the pinned connection is running (an index build's progress).
+   * `null` on PGlite, which has one connection.
+   */
+  readonly sideQuery: ((text: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>) | null
   close(): Promise<void>
 }
 
@@ -100,13 +106,28 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
     await Promise.all(statementPool.checkedOut().map((client) => sendCancelRequest(client, options.connectTimeoutMs)))
   }
   const disconnect = () => statementPool.checkedOut().forEach(dropConnection)
+  const sideQuery = async (text: string, values: readonly unknown[]) => {
+    const client = new pg.Client({
+      connectionString: spec.url,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      application_name: `${options.applicationName ?? 'schema-migrate'} (watching)`,
+      statement_timeout: 5_000,
+    })
+    client.on('error', () => {})
+    try {
+      await client.connect()
+      return (await client.query({ text, values: [...values] })).rows as Record<string, unknown>[]
+    } finally {
+      await client.end().catch(() => {})
+    }
+  }
   const close = async () => {
     await db.destroy()
     // Kysely ends the pool only if it ever used it; a run refused before its first query did not,
     // and the idle probe connection would then hold the process open.
     if (!(pool as pg.Pool & { ended?: boolean }).ended) await pool.end()
   }
-  return { db, spec, pooler, cancel, disconnect, close }
+  return { db, spec, pooler, cancel, disconnect, sideQuery, close }
 }
 
 /**
@@ -240,7 +261,7 @@ async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promis
     })
   }
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
-  return { db, spec, pooler: null, cancel: async () => {}, disconnect: () => {}, close: () => db.destroy() }
+  return { db, spec, pooler: null, cancel: async () => {}, disconnect: () => {}, sideQuery: null, close: () => db.destroy() }
 }
 
 function errorText(error: unknown): string {

@@ -1,5 +1,4 @@
-import { c, defineSchema, type SchemaDefinition, table } from '../../src/dsl/index.js'
-import type { HazardCode } from '../../src/plan/hazards.js'
+import { asc, c, defineSchema, desc, expression, index, type SchemaDefinition, table, unique } from '../../src/dsl/index.js'
 import { schema as projectSchema } from '../../schema/index.js'
 import { pre109 } from '../support/fixtures.js'
 
@@ -13,7 +12,8 @@ export interface AcceptanceCase {
   /** SQL run on an empty database first; may hold several statements. */
   readonly before: string
   readonly schema: SchemaDefinition
-  readonly allow?: readonly HazardCode[]
+  /** `--allow` entries: a hazard code, or a code with a subject (`drop-column:t.legacy`). */
+  readonly allow?: readonly string[]
   /** `<change kind> <subject>`, in plan order. */
   readonly steps: readonly string[]
   /** `<hazard code> <subject>` of each held-back change; they stay held back after apply. */
@@ -26,16 +26,32 @@ const PRE_109 = pre109(50)
 
 const small = (columns: Parameters<typeof table>[1]) => defineSchema(table('t', { id: c.integer().primaryKey(), ...columns }))
 
+/** A table with one column of each kind an index is built on, and rows in it. */
+const EVENTS = `CREATE TABLE events (
+    id bigint PRIMARY KEY, org integer, kind text NOT NULL, email text, payload jsonb, tags text[], at timestamptz NOT NULL);
+  INSERT INTO events SELECT g, g % 7, 'k' || (g % 3), 'U' || g || '@x.org', jsonb_build_object('n', g), ARRAY['t' || (g % 5)], now()
+    FROM generate_series(1, 200) g;`
+const eventColumns = {
+  id: c.bigint().primaryKey(),
+  org: c.integer(),
+  kind: c.text().notNull(),
+  email: c.text(),
+  payload: c.jsonb(),
+  tags: c.array(c.text()),
+  at: c.timestamptz().notNull(),
+}
+const events = (options: Parameters<typeof table<'events', typeof eventColumns>>[2]) => defineSchema(table('events', eventColumns, options))
+
 export const CASES: readonly AcceptanceCase[] = [
   {
     name: 'an empty database gets call_log',
     before: '',
     schema: projectSchema,
-    steps: ['create-table call_log'],
+    steps: ['create-table call_log', 'create-index call_log.call_log_call_sid_key', 'create-index call_log.call_log_call_sid_key', 'create-index call_log.call_log_created_at_idx'],
     sqlContains: ['CREATE TABLE IF NOT EXISTS "public"."call_log"'],
   },
   {
-    name: 'the pre-109 call_log gets the 109 and 110 columns, guarded',
+    name: 'the pre-109 call_log gets the 109 and 110 columns, guarded, then call_sid unique and the created_at index, concurrently',
     before: PRE_109,
     schema: projectSchema,
     steps: [
@@ -43,6 +59,9 @@ export const CASES: readonly AcceptanceCase[] = [
       'add-column call_log.ended_at',
       'add-column call_log.duration_sec',
       'add-column call_log.summary_status',
+      'create-index call_log.call_log_call_sid_key',
+      'create-index call_log.call_log_call_sid_key',
+      'create-index call_log.call_log_created_at_idx',
     ],
     sqlContains: [
       'ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "started_at" timestamp with time zone',
@@ -139,7 +158,14 @@ export const CASES: readonly AcceptanceCase[] = [
     name: 'a column with another type is held back (column-type-change)',
     before: `${PRE_109} ALTER TABLE call_log ADD COLUMN duration_sec text;`,
     schema: projectSchema,
-    steps: ['add-column call_log.started_at', 'add-column call_log.ended_at', 'add-column call_log.summary_status'],
+    steps: [
+      'add-column call_log.started_at',
+      'add-column call_log.ended_at',
+      'add-column call_log.summary_status',
+      'create-index call_log.call_log_call_sid_key',
+      'create-index call_log.call_log_call_sid_key',
+      'create-index call_log.call_log_created_at_idx',
+    ],
     heldBack: ['column-type-change call_log.duration_sec'],
   },
   {
@@ -218,5 +244,130 @@ export const CASES: readonly AcceptanceCase[] = [
     allow: ['identity-change', 'primary-key-change', 'set-not-null'],
     steps: ['alter-column-nullability t.n'],
     heldBack: ['identity-change t.n', 'primary-key-change t'],
+  },
+  {
+    name: 'indexes on a table in use are built concurrently: partial, expression, multi-column, GIN, INCLUDE, unique',
+    before: EVENTS,
+    schema: events({
+      indexes: [
+        index('org', desc('at')).include('kind'),
+        index('kind').where("kind <> 'k0'"),
+        index(expression('lower(email)')).unique(),
+        index('payload').using('gin'),
+        index('tags').using('gin'),
+        index('at').using('brin').name('events_at_brin'),
+      ],
+      unique: [unique('org', 'id')],
+    }),
+    steps: [
+      'create-index events.events_at_brin',
+      'create-index events.events_kind_idx',
+      'create-index events.events_lower_idx',
+      'create-index events.events_org_at_idx',
+      'create-index events.events_org_id_key',
+      'create-index events.events_org_id_key',
+      'create-index events.events_payload_idx',
+      'create-index events.events_tags_idx',
+    ],
+    sqlContains: [
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS "events_at_brin" ON "public"."events" USING brin ("at")',
+      `USING btree ("kind") WHERE (kind <> 'k0')`,
+      'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_lower_idx" ON "public"."events" USING btree ((lower(email)))',
+      'USING btree ("org", "at" DESC) INCLUDE ("kind")',
+      'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_org_id_key" ON "public"."events" USING btree ("org", "id")',
+      'ALTER TABLE "public"."events" ADD CONSTRAINT "events_org_id_key" UNIQUE USING INDEX "events_org_id_key"',
+      'USING gin ("payload")',
+      'USING gin ("tags")',
+    ],
+  },
+  {
+    name: 'indexes on a table the plan creates are plain statements in its transaction',
+    before: '',
+    schema: events({ indexes: [index('kind')], unique: [unique('email')] }),
+    steps: ['create-table events', 'create-index events.events_email_key', 'create-index events.events_email_key', 'create-index events.events_kind_idx'],
+    sqlContains: [
+      'CREATE TABLE IF NOT EXISTS',
+      'CREATE UNIQUE INDEX IF NOT EXISTS "events_email_key" ON "public"."events" USING btree ("email")',
+      'ALTER TABLE "public"."events" ADD CONSTRAINT "events_email_key" UNIQUE USING INDEX "events_email_key"',
+      'CREATE INDEX IF NOT EXISTS "events_kind_idx"',
+    ],
+  },
+  {
+    name: 'indexes made by hand, spelt as PostgreSQL never prints them, match their declarations: no steps',
+    before: `${EVENTS}
+      CREATE INDEX ON events (LOWER(email));
+      CREATE INDEX events_recent ON events USING BTREE (org ASC, at DESC NULLS FIRST) WHERE at > '2020-01-01' AND kind IN ('a', 'b');
+      CREATE INDEX ON events USING GIN (payload jsonb_path_ops);
+      CREATE INDEX ON events (kind COLLATE "C" text_pattern_ops);
+      ALTER TABLE events ADD UNIQUE (org, email);
+      CREATE UNIQUE INDEX ON events ((payload->>'n')) WHERE payload IS NOT NULL;`,
+    schema: events({
+      indexes: [
+        index(expression('lower(email)')),
+        index('org', desc('at').nullsFirst()).where("(at > '2020-01-01 00:00:00+00'::timestamptz) and kind = any (array['a', 'b'])").name('events_recent'),
+        index(asc('payload').opclass('jsonb_path_ops')).using('gin'),
+        index(expression('kind COLLATE "C"').opclass('text_pattern_ops')).name('events_kind_idx'),
+        index(expression("payload ->> 'n'")).unique().where('payload is not null').name('events_expr_idx'),
+      ],
+      unique: [unique('org', 'email')],
+    }),
+    steps: [],
+  },
+  {
+    name: 'a changed index is built under a temporary name, swapped in, and the old one dropped',
+    before: `${EVENTS} CREATE INDEX events_kind_idx ON events (kind); ALTER TABLE events ADD CONSTRAINT events_org_key UNIQUE (org, id);`,
+    schema: events({ indexes: [index(desc('kind'))], unique: [unique('org', 'id', 'kind').name('events_org_key')] }),
+    steps: [
+      'replace-index events.events_kind_idx',
+      'replace-index events.events_kind_idx',
+      'replace-index events.events_kind_idx',
+      'replace-index events.events_kind_idx',
+      'replace-index events.events_org_key',
+      'replace-index events.events_org_key',
+    ],
+    sqlContains: [
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS "events_kind_idx_ksm_new" ON "public"."events" USING btree ("kind" DESC)',
+      'ALTER INDEX "public"."events_kind_idx" RENAME TO "events_kind_idx_ksm_old"',
+      'ALTER INDEX "public"."events_kind_idx_ksm_new" RENAME TO "events_kind_idx"',
+      'DROP INDEX CONCURRENTLY IF EXISTS "public"."events_kind_idx_ksm_old"',
+      'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_org_key_ksm_new" ON "public"."events" USING btree ("org", "id", "kind")',
+      'ALTER TABLE "public"."events" DROP CONSTRAINT "events_org_key", ADD CONSTRAINT "events_org_key" UNIQUE USING INDEX "events_org_key_ksm_new"',
+    ],
+  },
+  {
+    name: 'a unique index already as declared becomes the constraint without a rebuild; a constraint declared as a plain index is swapped',
+    before: `${EVENTS} CREATE UNIQUE INDEX events_email_key ON events (email); ALTER TABLE events ADD CONSTRAINT events_kind_idx UNIQUE (kind, id);`,
+    schema: events({ indexes: [index('kind', 'id').name('events_kind_idx')], unique: [unique('email')] }),
+    steps: ['replace-index events.events_email_key', 'replace-index events.events_kind_idx', 'replace-index events.events_kind_idx', 'replace-index events.events_kind_idx'],
+    sqlContains: [
+      'ALTER TABLE "public"."events" ADD CONSTRAINT "events_email_key" UNIQUE USING INDEX "events_email_key"',
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS "events_kind_idx_ksm_new"',
+      'ALTER TABLE "public"."events" DROP CONSTRAINT IF EXISTS "events_kind_idx"',
+      'ALTER INDEX "public"."events_kind_idx_ksm_new" RENAME TO "events_kind_idx"',
+    ],
+  },
+  {
+    name: 'an index left invalid by a failed build is dropped concurrently and built again',
+    before: `${EVENTS} CREATE INDEX events_kind_idx ON events (kind);
+      UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'events_kind_idx'::regclass;`,
+    schema: events({ indexes: [index('kind')] }),
+    steps: ['replace-index events.events_kind_idx', 'replace-index events.events_kind_idx'],
+    sqlContains: ['DROP INDEX CONCURRENTLY IF EXISTS "public"."events_kind_idx"', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "events_kind_idx"'],
+  },
+  {
+    name: 'indexes and unique constraints the schema lacks are held back (drop-index); an invalid one is simply dropped',
+    before: `${EVENTS} CREATE INDEX legacy ON events (org); ALTER TABLE events ADD UNIQUE (email);
+      CREATE INDEX leftover ON events (kind); UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'leftover'::regclass;`,
+    schema: events({}),
+    steps: ['drop-index events.leftover'],
+    heldBack: ['drop-index events.events_email_key', 'drop-index events.legacy'],
+  },
+  {
+    name: 'allowed index drops are planned: concurrently, or the constraint',
+    before: `${EVENTS} CREATE INDEX legacy ON events (org); ALTER TABLE events ADD UNIQUE (email);`,
+    schema: events({}),
+    allow: ['drop-index'],
+    steps: ['drop-index events.events_email_key', 'drop-index events.legacy'],
+    sqlContains: ['ALTER TABLE "public"."events" DROP CONSTRAINT IF EXISTS "events_email_key"', 'DROP INDEX CONCURRENTLY IF EXISTS "public"."legacy"'],
   },
 ]

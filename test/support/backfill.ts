@@ -108,17 +108,17 @@ export function midRun(url: string): Promise<void> {
   return eventually(async () => ((await progressOf(url))?.rows_done ?? 0) > 0, 'a batch committed')
 }
 
-/** A schema module in `dir` declaring call_log and the backfills whose source `backfills` holds. */
+/** A schema module in `dir` declaring call_log as the project does (migrations 0001 to 0004) and the backfills whose source `backfills` holds. */
 export async function schemaWith(dir: string, file: string, backfills: string, extraColumns = ''): Promise<string> {
   const target = path.join(dir, file)
   await writeFile(
     target,
-    `import { backfill, c, defineSchema, table } from '${path.join(REPO, 'src/dsl/index.js')}'
+    `import { backfill, c, defineSchema, index, table } from '${path.join(REPO, 'src/dsl/index.js')}'
 export const callLog = table('call_log', {
-  id: c.bigserial().primaryKey(), call_sid: c.text().notNull(), from_number: c.text(), to_number: c.text(),
+  id: c.bigserial().primaryKey(), call_sid: c.text().notNull().unique(), from_number: c.text(), to_number: c.text(),
   status: c.text().notNull().default('queued'), created_at: c.timestamptz().notNull().defaultSql('now()'),
   started_at: c.timestamptz(), ended_at: c.timestamptz(), duration_sec: c.integer(), summary_status: c.text(),${extraColumns}
-})
+}, { indexes: [index('created_at')] })
 export const schema = defineSchema(callLog)
 export const backfills = [${backfills}]
 `,

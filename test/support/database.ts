@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { PGlite } from '@electric-sql/pglite'
+import { citext } from '@electric-sql/pglite/contrib/citext'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { inject } from 'vitest'
@@ -87,7 +88,8 @@ async function withPostgres<T>(server: ServerTarget, run: (database: TestDatabas
 let shared: Promise<PGlite> | undefined
 
 async function withPGlite<T>(run: (database: TestDatabase) => Promise<T>): Promise<T> {
-  shared ??= PGlite.create()
+  // citext: real-world schemas use extension types, which a server ships and PGlite loads on request.
+  shared ??= PGlite.create({ extensions: { citext } })
   const pglite = await shared
   await pglite.exec(`
     DO $$ DECLARE s text; BEGIN

@@ -4,14 +4,14 @@ import { loadMigrations } from '../../src/migrations/files.js'
 import { generateMigration } from '../../src/migrations/generate.js'
 import type { SchemaModel } from '../../src/model/model.js'
 import { planAgainst } from '../../src/pipeline.js'
-import type { HazardCode } from '../../src/plan/hazards.js'
+import { parseAllow } from '../../src/plan/allowance.js'
 import type { Plan } from '../../src/plan/plan.js'
 
 export const TEST_TIMEOUTS = { lockTimeout: '5s', statementTimeout: '0' }
 
-/** Plans `declared` against `db` as `schema:plan` does. */
-export async function planFor(db: Kysely<unknown>, declared: SchemaModel, allow: readonly HazardCode[] = []): Promise<Plan> {
-  return (await planAgainst(db, { declared, timeouts: TEST_TIMEOUTS, allow: new Set(allow) })).plan
+/** Plans `declared` against `db` as `schema:plan` does; `allow` holds `--allow` entries (`drop-column`, `drop-column:t.a`). */
+export async function planFor(db: Kysely<unknown>, declared: SchemaModel, allow: readonly string[] = []): Promise<Plan> {
+  return (await planAgainst(db, { declared, timeouts: TEST_TIMEOUTS, allow: parseAllow(allow) })).plan
 }
 
 /**
