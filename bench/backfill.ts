@@ -9,13 +9,12 @@
  */
 import { execFileSync } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { percentile, runOnce } from './support/measure.js'
 import { withSection } from './support/sections.js'
-import { type Server, startServer } from './support/server.js'
+import { describeRun, KEPT_MARKER, type Server, startServer } from './support/server.js'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(BENCH, '..')
@@ -89,10 +88,13 @@ async function main() {
       { label: 'schema:backfill, no application load', ...(await backfill(server, await fresh())) },
     ]
 
-    const results = { rows: ROWS, clients: CLIENTS, writeEveryMs: WRITE_EVERY_MS, phases, alone, versions: versions(await server.query('postgres', 'SHOW server_version')) }
+    const results = { rows: ROWS, clients: CLIENTS, writeEveryMs: WRITE_EVERY_MS, phases, alone, versions: await describeRun(server, REPO) }
     await writeFile(path.join(BENCH, 'backfill-results.json'), `${JSON.stringify(results, null, 2)}\n`)
     const file = path.join(BENCH, 'RESULTS.md')
-    await writeFile(file, withSection(await readFile(file, 'utf8').catch(() => ''), 'backfill', report(results)))
+    // After the marker `npm run bench` keeps what follows, as the other bench scripts' sections are.
+    let text = await readFile(file, 'utf8').catch(() => '')
+    if (!text.includes(KEPT_MARKER)) text = `${text.trimEnd()}\n\n${KEPT_MARKER}\n`
+    await writeFile(file, withSection(text, 'backfill', report(results)))
     log('wrote bench/backfill-results.json and the backfill section of bench/RESULTS.md')
   } finally {
     await server.stop()
@@ -229,23 +231,13 @@ async function underLoad(
   }
 }
 
-function versions(rows: pg.QueryResultRow[]) {
-  return {
-    date: new Date().toISOString().slice(0, 10),
-    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO }).toString().trim(),
-    machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
-    node: process.version,
-    postgres: String(rows[0]?.server_version ?? '?'),
-  }
-}
-
 type Results = {
   rows: number
   clients: number
   writeEveryMs: number
   phases: Phase[]
   alone: { label: string; ms: number; detail: string }[]
-  versions: ReturnType<typeof versions>
+  versions: Awaited<ReturnType<typeof describeRun>>
 }
 
 const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n).toLocaleString('en')} ms`
