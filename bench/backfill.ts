@@ -101,16 +101,17 @@ async function main() {
   }
 }
 
-/** call_log after migrations 109 and 110, every call with both timings and no duration yet. */
+/** call_log as the project declares it (its unique call_sid and created_at index included), every call with both timings and no duration yet. */
 function callLogSql(rows: number): string {
   return `CREATE TABLE call_log (
-    id bigserial PRIMARY KEY, call_sid text NOT NULL, from_number text, to_number text,
+    id bigserial PRIMARY KEY, call_sid text NOT NULL UNIQUE, from_number text, to_number text,
     status text NOT NULL DEFAULT 'queued', created_at timestamptz NOT NULL DEFAULT now(),
     started_at timestamptz, ended_at timestamptz, duration_sec integer, summary_status text);
   INSERT INTO call_log (call_sid, from_number, to_number, status, started_at, ended_at)
     SELECT 'CA' || g, '+1555' || g, '+1666' || g, 'completed', timestamptz '2024-01-01' + g * interval '10 seconds',
            timestamptz '2024-01-01' + g * interval '10 seconds' + (g % 3600) * interval '1 second'
-      FROM generate_series(1, ${rows}) g;`
+      FROM generate_series(1, ${rows}) g;
+  CREATE INDEX call_log_created_at_idx ON call_log (created_at);`
 }
 
 async function oneUpdate(server: Server, db: string): Promise<{ ms: number; detail: string }> {
