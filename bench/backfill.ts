@@ -30,6 +30,7 @@ const SAMPLE_EVERY_MS = 10
 const PAUSED = process.env.BENCH_BACKFILL_PAUSE ?? '100ms'
 const NEEDS_IT = 'duration_sec IS NULL AND started_at IS NOT NULL AND ended_at IS NOT NULL'
 const FILL = 'floor(extract(epoch FROM ended_at - started_at))::integer'
+const RESULTS_JSON = path.join(BENCH, 'backfill-results.json')
 const log = (text: string) => process.stderr.write(`bench:backfill: ${text}\n`)
 
 interface Phase {
@@ -50,6 +51,8 @@ interface Phase {
 }
 
 async function main() {
+  // `--report-only` re-renders the section from the last run's backfill-results.json.
+  if (process.argv.includes('--report-only')) return writeSection(JSON.parse(await readFile(RESULTS_JSON, 'utf8')) as Results)
   log('compiling (npm run build): the backfill runs as the image runs it')
   execFileSync('npm', ['run', '-s', 'build'], { cwd: REPO, stdio: 'inherit' })
   const server = await startServer()
@@ -89,16 +92,20 @@ async function main() {
     ]
 
     const results = { rows: ROWS, clients: CLIENTS, writeEveryMs: WRITE_EVERY_MS, phases, alone, versions: await describeRun(server, REPO) }
-    await writeFile(path.join(BENCH, 'backfill-results.json'), `${JSON.stringify(results, null, 2)}\n`)
-    const file = path.join(BENCH, 'RESULTS.md')
-    // After the marker `npm run bench` keeps what follows, as the other bench scripts' sections are.
-    let text = await readFile(file, 'utf8').catch(() => '')
-    if (!text.includes(KEPT_MARKER)) text = `${text.trimEnd()}\n\n${KEPT_MARKER}\n`
-    await writeFile(file, withSection(text, 'backfill', report(results)))
-    log('wrote bench/backfill-results.json and the backfill section of bench/RESULTS.md')
+    await writeFile(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`)
+    await writeSection(results)
   } finally {
     await server.stop()
   }
+}
+
+/** This script's section of RESULTS.md, after the marker `npm run bench` keeps what follows, as the other bench scripts' sections are. */
+async function writeSection(results: Results): Promise<void> {
+  const file = path.join(BENCH, 'RESULTS.md')
+  let text = await readFile(file, 'utf8').catch(() => '')
+  if (!text.includes(KEPT_MARKER)) text = `${text.trimEnd()}\n\n${KEPT_MARKER}\n`
+  await writeFile(file, withSection(text, 'backfill', report(results)))
+  log('wrote the backfill section of bench/RESULTS.md (figures in bench/backfill-results.json)')
 }
 
 /** call_log as the project declares it (its unique call_sid and created_at index included), every call with both timings and no duration yet. */
@@ -138,7 +145,7 @@ async function backfill(server: Server, db: string, settings: Record<string, str
   if (left !== 0) throw new Error(`schema:backfill left ${left} rows`)
   return {
     ms: run.ms,
-    detail: `${finished.rows.toLocaleString('en')} rows in ${finished.batches} batches (average ${Math.round(finished.rows / finished.batches).toLocaleString('en')}); ${Math.round(finished.ms)} ms of it filling and checking, the rest process start`,
+    detail: `${finished.rows.toLocaleString('en')} rows in ${finished.batches} batches (average ${Math.round(finished.rows / finished.batches).toLocaleString('en')}); ${Math.round(finished.ms)} ms of it filling and checking, the rest starting up (Node, connecting, inspecting)`,
   }
 }
 
@@ -255,7 +262,7 @@ function report({ rows, clients, writeEveryMs, phases, alone, versions: v }: Res
     `| application write p99 during schema:backfill (defaults) within 2x of steady state | ${steady && job ? `${ms(job.p99)} vs ${ms(steady.p99)} (${p99Ratio.toFixed(2)}x)` : 'n/a'} | ${p99Ratio <= 2 ? 'yes' : '**no**'} |`,
     `| schema:backfill (defaults) total time within 3x of one UPDATE, under the same load | ${update && job ? `${ms(job.jobMs)} vs ${ms(update.jobMs)} (${timeRatio.toFixed(2)}x)` : 'n/a'} | ${timeRatio <= 3 ? 'yes' : '**no**'} |`,
   ]
-  return `## 5. schema:backfill against one UPDATE, on ${rows.toLocaleString('en')} rows under application writes
+  return `## schema:backfill against one UPDATE, on ${rows.toLocaleString('en')} rows under application writes
 
 Measured by \`npm run bench:backfill\` (bench/backfill.ts; \`BENCH_BACKFILL_ROWS\`
 changes the size, \`BENCH_BACKFILL_PAUSE\` the second run's pause), once, on ${v.date} at commit \`${v.commit}\`: ${v.machine};
@@ -286,10 +293,13 @@ ${phases.filter((p) => p.detail).map((p) => `- ${p.label}: ${p.detail}.`).join('
 Without the application (reference): one UPDATE ${updateAlone ? ms(updateAlone.ms) : 'n/a'}, schema:backfill
 ${jobAlone ? ms(jobAlone.ms) : 'n/a'} (${aloneRatio.toFixed(2)}x; ${jobAlone?.detail ?? ''}).
 
+Of the slowest 1% of application writes during the default run, ${job ? `${job.slowestWaited} of ${job.slowest}` : 'n/a'}
+waited on a row the job held; the rest were slowed by the machine itself
+(two cores shared with the job, the server and other work; WAL flushes).
 One UPDATE holds the row lock of every row it changed until it commits, so
 an application write to any of those rows waits for the whole statement; the
-backfill holds a batch's rows for about one batch (100 ms), and never waits
-for a row while it holds others.
+backfill holds a batch's rows for about one batch (100 ms), and while it
+holds them waits for a row the application holds at most about as long.
 `
 }
 
