@@ -444,7 +444,9 @@ describe('schema:backfill refuses bad input before connecting', () => {
 
   it('schema:check plans each backfill on its replayed database: SQL PostgreSQL rejects is drift, exit 2', async () => {
     const dir = await mkdtemp(path.join(scratch(), 'check-'))
-    const typo = await schemaWith(dir, 'typo.ts', `backfill('typo', callLog, { set: { duration_sec: 'extract(epoch FROM ended - started_at)' }, where: 'duration_sec IS NULL' })`)
+    const typo = await schemaWith(dir, 'typo.ts', `backfill('typo', callLog, { set: { duration_sec: 'extract(epoch FROM ended - started_at)' }, where: 'duration_sec IS NULL' })`, '', {
+      projectIndexes: true,
+    })
     const result = await runInProcess(['check', '--schema', typo, '--migrations', PROJECT_MIGRATIONS])
     expect(result.code).toBe(2)
     expect(result.stdout).toContain('backfill typo: PostgreSQL rejects its SQL: column "ended" does not exist (SQLSTATE 42703)')

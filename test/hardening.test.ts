@@ -59,7 +59,8 @@ describe('connections', () => {
       })
       expectCleanFailure(result)
       expect(result.stderr).toMatch(/MIGRATION FAILED: \[connect\] cannot connect to postgres:\/\/app:\*\*\*@127\.0\.0\.1:\d+\/app: .*timeout/i)
-      expect(result.ms).toBeLessThan(2_000 + 4_000)
+      // The 2 s connect timeout, plus process start-up on a busy machine.
+      expect(result.ms).toBeLessThan(2_000 + 10_000)
     } finally {
       for (const socket of sockets) socket.destroy()
       silent.close()

@@ -108,17 +108,27 @@ export function midRun(url: string): Promise<void> {
   return eventually(async () => ((await progressOf(url))?.rows_done ?? 0) > 0, 'a batch committed')
 }
 
-/** A schema module in `dir` declaring call_log as the project does (migrations 0001 to 0004) and the backfills whose source `backfills` holds. */
-export async function schemaWith(dir: string, file: string, backfills: string, extraColumns = ''): Promise<string> {
+/** A schema module in `dir` declaring call_log, with the project's indexes if asked, and the backfills whose source `backfills` holds. */
+export async function schemaWith(
+  dir: string,
+  file: string,
+  backfills: string,
+  extraColumns = '',
+  { projectIndexes = false } = {},
+): Promise<string> {
+  // The project's migrations (0004) add call_sid's unique constraint and the created_at index; the
+  // tables these tests create by hand have neither.
+  const unique = projectIndexes ? '.unique()' : ''
+  const indexes = projectIndexes ? `, { indexes: [index('created_at')] }` : ''
   const target = path.join(dir, file)
   await writeFile(
     target,
     `import { backfill, c, defineSchema, index, table } from '${path.join(REPO, 'src/dsl/index.js')}'
 export const callLog = table('call_log', {
-  id: c.bigserial().primaryKey(), call_sid: c.text().notNull().unique(), from_number: c.text(), to_number: c.text(),
+  id: c.bigserial().primaryKey(), call_sid: c.text().notNull()${unique}, from_number: c.text(), to_number: c.text(),
   status: c.text().notNull().default('queued'), created_at: c.timestamptz().notNull().defaultSql('now()'),
   started_at: c.timestamptz(), ended_at: c.timestamptz(), duration_sec: c.integer(), summary_status: c.text(),${extraColumns}
-}, { indexes: [index('created_at')] })
+}${indexes})
 export const schema = defineSchema(callLog)
 export const backfills = [${backfills}]
 `,
