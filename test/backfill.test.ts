@@ -250,8 +250,6 @@ describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfil
 
   it('does not hold up schema:apply: a migration on the same table applies while the backfill runs', async (context) => {
     const { url, flags, needed } = await setUp(context, 30_000)
-    // What the project's migration 0004 adds, so that apply's post-apply check finds call_log as schema/ declares it.
-    await query(url, 'ALTER TABLE call_log ADD CONSTRAINT call_log_call_sid_key UNIQUE (call_sid); CREATE INDEX call_log_created_at_idx ON call_log (created_at)')
     const dir = await mkdtemp(path.join(scratch(), 'apply-'))
     await writeHandMigrations(dir, [
       { name: '0001_call_log_add_note', steps: [{ sql: 'ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "note" text', lock: 'ACCESS EXCLUSIVE' }] },
