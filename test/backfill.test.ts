@@ -53,8 +53,7 @@ async function waitingBackfill(url: string): Promise<number> {
   return pid
 }
 
-// Generous bounds: these tests wait on processes and on each other's load; a busy machine slows all of them.
-describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfill on PostgreSQL', { timeout: 120_000 }, () => {
+describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfill on PostgreSQL', () => {
   /** A new database, dropped when the test ends (tests here run concurrently, each on its own). */
   const freshDatabase = async ({ onTestFinished }: TestContext) => {
     const database = await createDatabase()
