@@ -10,14 +10,13 @@ import { recordBatch } from './progress.js'
  * database or URL setting changes them), that fills the rows among them that
  * still need it and records the key it reached, all committed together.
  *
- * The batch never waits for a row while it holds others. Its UPDATE may wait
- * only `rowWait` (about one batch's duration) for a row an application
- * holds; if that runs out, it takes instead only the rows nobody holds
- * (`SKIP LOCKED`), fills those before the first held one, and stops there.
- * The next batch then starts by waiting for that row alone, up to
- * `lock_timeout`, holding nothing else. No row that needs the backfill is
- * ever passed over: a held row is waited for, and a wait that runs out is an
- * error the caller retries, never a skip.
+ * While it holds rows, the batch waits for a row an application holds only
+ * `rowWait` (about one batch's duration); if that runs out, it starts over
+ * taking only the rows nobody holds (`SKIP LOCKED`), fills those before the
+ * first held one, and stops there. The next batch then starts by waiting for
+ * that row alone, up to `lock_timeout`, holding no other row. No row that
+ * needs the backfill is ever passed over: a held row is waited for, and a
+ * wait that runs out is an error the caller retries, never a skip.
  */
 
 export interface BatchRequest {
@@ -60,17 +59,40 @@ export interface BatchOutcome {
   readonly ms: number
 }
 
-/** @param position set to the step under way, for the caller's messages when the batch fails. */
+/**
+ * Runs the batch: all rows of its range at once, or, when the application
+ * holds one of them past `rowWait`, again (in a new transaction) up to the
+ * first held row.
+ *
+ * @param position set to the step under way, for the caller's messages when the batch fails.
+ */
 export async function runBatch(
   db: Kysely<unknown>,
   target: BackfillTarget,
   batch: BatchRequest,
   position: { step: BatchStep },
 ): Promise<BatchOutcome> {
+  try {
+    return await attempt(db, target, batch, position, 'all rows')
+  } catch (error) {
+    if (sqlStateOf(error) !== '55P03' || position.step !== 'filling') throw error
+    return attempt(db, target, batch, position, 'rows no one holds')
+  }
+}
+
+/** One transaction: six round trips on the usual path (BEGIN, timeouts, table lock, range, fill, COMMIT). */
+async function attempt(
+  db: Kysely<unknown>,
+  target: BackfillTarget,
+  batch: BatchRequest,
+  position: { step: BatchStep },
+  rows: 'all rows' | 'rows no one holds',
+): Promise<BatchOutcome> {
   position.step = 'taking the table lock'
   await sql`BEGIN`.execute(db)
   try {
-    await setLocal(db, batch.timeouts.lockTimeout, batch.timeouts.waitStatementTimeout)
+    await sql`SELECT set_config('lock_timeout', ${batch.timeouts.lockTimeout}, true),
+                     set_config('statement_timeout', ${batch.timeouts.waitStatementTimeout}, true)`.execute(db)
     // The table lock an UPDATE takes, taken first, holding nothing: a DDL in the way (schema:apply's) is waited
     // for up to lock_timeout here, and is not mistaken below for an application holding rows.
     await sql`LOCK TABLE ${tableSql(target)} IN ROW EXCLUSIVE MODE`.execute(db)
@@ -80,14 +102,12 @@ export async function runBatch(
     }
     position.step = 'filling'
     const started = performance.now()
-    await setLocal(db, batch.timeouts.rowWait, batch.timeouts.statementTimeout)
     const range = await rangeEnd(db, target, batch)
     if (!range) {
       await sql`COMMIT`.execute(db)
       return { keys: 0, rows: 0, reached: batch.after, blocked: null, ms: performance.now() - started }
     }
-    const filled = await fillRange(db, target, batch.after, range.end)
-    await recordBatch(db, target.backfill.name, batch.advance ? filled.reached ?? batch.after : null, filled.rows)
+    const filled = rows === 'all rows' ? await fillAll(db, target, batch, range.end) : await fillUnheldRows(db, target, batch, range.end)
     await sql`COMMIT`.execute(db)
     return { keys: range.keys, rows: filled.rows, reached: filled.reached ?? batch.after, blocked: filled.blocked, ms: performance.now() - started }
   } catch (error) {
@@ -104,20 +124,24 @@ export function updateStatement(target: BackfillTarget, after: Key | null, upTo:
     WHERE ${keyRange(target, after, upTo)} AND ${declaredSql(target.backfill.where)}`
 }
 
-async function setLocal(db: Kysely<unknown>, lockTimeout: string, statementTimeout: string): Promise<void> {
-  await sql`SELECT set_config('lock_timeout', ${lockTimeout}, true), set_config('statement_timeout', ${statementTimeout}, true)`.execute(db)
-}
-
-/** The last of the next `size` keys, and how many there are; `null` when none is left. Reads the key's index only. */
+/**
+ * The last of the next `size` keys, and how many there are; `null` when none
+ * is left. Reads the key's index only. Sets the filling timeouts on the way:
+ * from here on a row is waited for only `rowWait`.
+ */
 async function rangeEnd(db: Kysely<unknown>, target: BackfillTarget, batch: BatchRequest): Promise<{ end: Key; keys: number } | null> {
-  const { rows } = await sql<{ end_key: string[]; keys: string }>`
-    SELECT ${keyAsText(target, '_bf_range')} AS end_key, count(*) OVER () AS keys
-      FROM (SELECT ${keyList(target)} FROM ${tableSql(target)}
-             WHERE ${keyRange(target, batch.after, batch.upTo)}
-             ORDER BY ${keyList(target)} LIMIT ${batch.size}) AS _bf_range
-     ORDER BY ${keyList(target, 'DESC')} LIMIT 1`.execute(db)
+  const { rows } = await sql<{ end_key: string[] | null; keys: string }>`
+    WITH _bf_range AS MATERIALIZED (
+      SELECT ${keyList(target)} FROM ${tableSql(target)}
+       WHERE ${keyRange(target, batch.after, batch.upTo)}
+       ORDER BY ${keyList(target)} LIMIT ${batch.size}
+    )
+    SELECT set_config('lock_timeout', ${batch.timeouts.rowWait}, true),
+           set_config('statement_timeout', ${batch.timeouts.statementTimeout}, true),
+           (SELECT ${keyAsText(target)} FROM _bf_range ORDER BY ${keyList(target, 'DESC')} LIMIT 1) AS end_key,
+           (SELECT count(*) FROM _bf_range) AS keys`.execute(db)
   const row = rows[0]
-  return row ? { end: row.end_key, keys: Number(row.keys) } : null
+  return row?.end_key ? { end: row.end_key, keys: Number(row.keys) } : null
 }
 
 interface Filled {
@@ -127,19 +151,14 @@ interface Filled {
   readonly blocked: Key | null
 }
 
-/** Updates the rows of (after, end] that need it: all at once, or up to the first held row. */
-async function fillRange(db: Kysely<unknown>, target: BackfillTarget, after: Key | null, end: Key): Promise<Filled> {
-  await sql`SAVEPOINT _bf_all_rows`.execute(db)
-  try {
-    // Counted from RETURNING rather than the command tag, which the embedded database does not report.
-    const { rows } = await sql<{ rows: string }>`
-      WITH _bf_updated AS (${updateStatement(target, after, end)} RETURNING 1) SELECT count(*) AS rows FROM _bf_updated`.execute(db)
-    return { rows: Number(rows[0]?.rows ?? 0), reached: end, blocked: null }
-  } catch (error) {
-    if (sqlStateOf(error) !== '55P03') throw error
-    await sql`ROLLBACK TO SAVEPOINT _bf_all_rows`.execute(db)
-    return fillUnheldRows(db, target, after, end)
-  }
+/** Every row of (after, end] that needs it, and the batch's progress, in one statement. */
+async function fillAll(db: Kysely<unknown>, target: BackfillTarget, batch: BatchRequest, end: Key): Promise<Filled> {
+  // Counted from RETURNING rather than the command tag, which the embedded database does not report.
+  const { rows } = await sql<{ rows: string }>`
+    WITH _bf_updated AS (${updateStatement(target, batch.after, end)} RETURNING 1),
+         _bf_progress AS (${recordBatch(target.backfill.name, batch.advance ? end : null, sql`(SELECT count(*) FROM _bf_updated)`)})
+    SELECT count(*) AS rows FROM _bf_updated`.execute(db)
+  return { rows: Number(rows[0]?.rows ?? 0), reached: end, blocked: null }
 }
 
 /**
@@ -147,7 +166,8 @@ async function fillRange(db: Kysely<unknown>, target: BackfillTarget, after: Key
  * no one holds, find the first one that someone holds, update the locked rows
  * before it, and return the key just before it as the key reached.
  */
-async function fillUnheldRows(db: Kysely<unknown>, target: BackfillTarget, after: Key | null, end: Key): Promise<Filled> {
+async function fillUnheldRows(db: Kysely<unknown>, target: BackfillTarget, batch: BatchRequest, end: Key): Promise<Filled> {
+  const { after } = batch
   const table = tableSql(target)
   const range = keyRange(target, after, end)
   const needed = declaredSql(target.backfill.where)
@@ -174,5 +194,7 @@ async function fillUnheldRows(db: Kysely<unknown>, target: BackfillTarget, after
              ORDER BY ${keyList(target, 'DESC')} LIMIT 1) AS reached`.execute(db)
   const row = rows[0]
   const blocked = row?.blocked ?? null
-  return { rows: Number(row?.rows ?? 0), blocked, reached: blocked ? (row?.reached ?? null) : end }
+  const filled = { rows: Number(row?.rows ?? 0), blocked, reached: blocked ? (row?.reached ?? null) : end }
+  await recordBatch(target.backfill.name, batch.advance ? (filled.reached ?? after) : null, sql`${filled.rows}`).execute(db)
+  return filled
 }

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { HISTORY_SCHEMA } from '../migrations/history.js'
 import type { Key } from './keyset.js'
 import type { BackfillTarget } from './inspect.js'
@@ -88,14 +88,15 @@ export async function startProgress(db: Kysely<unknown>, target: BackfillTarget)
 }
 
 /**
- * Records a batch; called inside the batch's transaction. `reached` moves the
- * resume point; a catch-up batch behind it passes `null` and leaves it.
+ * Records a batch, inside the batch's own transaction (on its own, or as a
+ * data-modifying part of the batch's statement). `reached` moves the resume
+ * point; a catch-up batch behind it passes `null` and leaves it.
  */
-export async function recordBatch(db: Kysely<unknown>, name: string, reached: Key | null, rows: number): Promise<void> {
+export function recordBatch(name: string, reached: Key | null, rows: RawBuilder<unknown>): RawBuilder<unknown> {
   const lastKey = reached ? sql`${[...reached]}::text[]` : sql`last_key`
-  await sql`UPDATE ${progressTable()}
+  return sql`UPDATE ${progressTable()}
      SET last_key = ${lastKey}, rows_done = rows_done + ${rows}, batches = batches + 1, updated_at = now()
-   WHERE name = ${name}`.execute(db)
+   WHERE name = ${name}`
 }
 
 export async function finishProgress(db: Kysely<unknown>, name: string, reached: Key | null): Promise<void> {

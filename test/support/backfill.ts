@@ -94,7 +94,7 @@ export async function progressOf(url: string, name = 'call_log_duration_sec'): P
 }
 
 /** Polls until `condition` holds. */
-export async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+export async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (await condition()) return
@@ -139,17 +139,24 @@ export const backfills = [${backfills}]
 /**
  * The CLI's `main`, in this process, as `bin.ts` calls it: for tests that
  * need no process of their own (signals and kill -9 do). Settings go as
- * flags, since the environment is shared by concurrent tests.
+ * flags, since the environment is shared by concurrent tests. `terminal`
+ * gives it a status line, as `bin.ts` does when stderr is a terminal; what
+ * it draws there comes back in `status`.
  */
-export async function runInProcess(args: readonly string[]): Promise<CliResult> {
+export async function runInProcess(args: readonly string[], { terminal = false } = {}): Promise<CliResult & { status: string[] }> {
   const { main } = await import('../../src/cli/main.js')
   let stdout = ''
   let stderr = ''
+  const status: string[] = []
   const started = performance.now()
   const code = await main(
     args,
-    { out: (text) => void (stdout += `${text}\n`), err: (text) => void (stderr += `${text}\n`) },
+    {
+      out: (text) => void (stdout += `${text}\n`),
+      err: (text) => void (stderr += `${text}\n`),
+      ...(terminal ? { status: (text: string) => void status.push(text) } : {}),
+    },
     { signal: new AbortController().signal, arm: () => {} },
   )
-  return { code, signal: null, stdout, stderr, ms: performance.now() - started }
+  return { code, signal: null, stdout, stderr, ms: performance.now() - started, status }
 }

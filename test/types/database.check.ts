@@ -4,7 +4,9 @@
  * `@ts-expect-error` fails the type check if the line ever compiles.
  */
 import { Kysely, type Insertable, type Selectable } from 'kysely'
+import { callLog } from '../../schema/call-log.js'
 import type { Database } from '../../schema/index.js'
+import { backfill } from '../../src/dsl/index.js'
 
 declare const db: Kysely<Database>
 
@@ -38,4 +40,12 @@ export function rowTypes(row: Selectable<Database['call_log']>, insert: Insertab
   const notNullable: Date = row.ended_at
   const status: string | undefined = insert.status
   return { nullable, notNullable, status }
+}
+
+export function backfillsNameDeclaredColumns() {
+  backfill('fills_a_declared_column', callLog, { set: { duration_sec: '0' }, where: 'duration_sec IS NULL' })
+  // @ts-expect-error: a backfill sets only columns its table declares
+  backfill('misspelt', callLog, { set: { duration_secs: '0' }, where: 'duration_secs IS NULL' })
+  // @ts-expect-error: and says which rows still need it
+  backfill('no_condition', callLog, { set: { duration_sec: '0' } })
 }
