@@ -160,7 +160,7 @@ function draftStep(change: Exclude<Change, IndexChange>, facts: DatabaseFacts): 
       const populated = facts.populatedTables.has(tableKey(change.table))
       // Held back even when this table is empty here: the database the migration is applied to
       // (production) may have rows, and there PostgreSQL rejects it (23502).
-      if (!column.nullable && column.default === null && column.identity === null) {
+      if (!column.nullable && column.default === null && column.identity === null && column.generated === null) {
         hazards.push(
           hazard(
             'not-null-without-default',
