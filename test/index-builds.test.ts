@@ -90,6 +90,30 @@ async function plan(url: string, schema: string, dir: string, write: boolean): P
   }
 }
 
+/** Applies the fixture's migrations with the production executor, in process; returns its events. */
+async function applyInProcess(f: Fixture, progressIntervalMs?: number): Promise<ApplyEvent[]> {
+  const target = await openTarget({ kind: 'postgres', url: f.url, display: f.name, password: '' }, { connectTimeoutMs: 10_000 })
+  const events: ApplyEvent[] = []
+  try {
+    await applyMigrations({
+      db: target.db,
+      declared: await loadSchema(f.schema),
+      migrations: await loadMigrations(f.dir),
+      timeouts: { lockTimeout: '5s', statementTimeout: '0' },
+      lockRetries: 0,
+      lockWaitMs: 1_000,
+      signal: new AbortController().signal,
+      cancelBackend: (pid) => target.cancelBackend(pid),
+      sideQuery: target.sideQuery,
+      ...(progressIntervalMs === undefined ? {} : { progressIntervalMs }),
+      onEvent: (event) => events.push(event),
+    })
+    return events
+  } finally {
+    await target.close()
+  }
+}
+
 /**
  * Waits until a build of `index` on `jobs` is in a phase matching `phase`;
  * returns its backend pid. Gives up if the apply run ends first, with its output.
@@ -298,57 +322,29 @@ describe.runIf(enabledServers().includes('postgres'))('concurrent index builds o
 
   it.concurrent('the constraint made by hand between plan and apply: the build finds its index, the attach step is left out, the check passes', async () => {
     const f = await fixture(server)
-    const target = await openTarget({ kind: 'postgres', url: f.url, display: f.name, password: '' }, { connectTimeoutMs: 10_000 })
     try {
       await query(f.url, 'ALTER TABLE jobs ADD CONSTRAINT jobs_code_key UNIQUE (code)')
-      const events: ApplyEvent[] = []
-      await applyMigrations({
-        db: target.db,
-        declared: await loadSchema(f.schema),
-        migrations: await loadMigrations(f.dir),
-        timeouts: { lockTimeout: '5s', statementTimeout: '0' },
-        lockRetries: 0,
-        lockWaitMs: 1_000,
-        signal: new AbortController().signal,
-        cancelBackend: async () => {},
-        onEvent: (event) => events.push(event),
-      })
+      const events = await applyInProcess(f)
       expect(events.filter((e) => e.type === 'step-skipped').map((e) => [e.step, e.reason])).toEqual([
         [2, 'constraint jobs_code_key on public.jobs exists already'],
       ])
       expect(events.at(-1)).toMatchObject({ type: 'verified', indexes: 2 })
     } finally {
-      await target.close()
       await f.drop()
     }
   }, SLOW)
 
   it.concurrent('a long build reports its progress from pg_stat_progress_create_index', async () => {
     const f = await fixture(server)
-    // Before connecting: a session reads the database's settings when it starts.
-    await slowBuilds(f, '0.01')
-    const target = await openTarget({ kind: 'postgres', url: f.url, display: f.name, password: '' }, { connectTimeoutMs: 10_000 })
     try {
-      const events: ApplyEvent[] = []
-      await applyMigrations({
-        db: target.db,
-        declared: await loadSchema(f.schema),
-        migrations: await loadMigrations(f.dir),
-        timeouts: { lockTimeout: '5s', statementTimeout: '0' },
-        lockRetries: 0,
-        lockWaitMs: 1_000,
-        signal: new AbortController().signal,
-        cancelBackend: (pid) => target.cancelBackend(pid),
-        sideQuery: target.sideQuery,
-        progressIntervalMs: 200,
-        onEvent: (event) => events.push(event),
-      })
+      // Before connecting: a session reads the database's settings when it starts.
+      await slowBuilds(f, '0.01')
+      const events = await applyInProcess(f, 200)
       const progress = events.filter((e) => e.type === 'build-progress')
       expect(progress.length).toBeGreaterThan(0)
       expect(progress.every((e) => e.step === 3 && e.steps === 3)).toBe(true)
       expect(progress.map((e) => e.phase)).toContain('building index: scanning table')
     } finally {
-      await target.close()
       await f.drop()
     }
   }, SLOW)
