@@ -20,6 +20,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { latenciesWhile } from './support/load.js'
 import { median, percentile, runOnce } from './support/measure.js'
 import { describeRun, KEPT_MARKER, type Server, startServer } from './support/server.js'
 
@@ -155,30 +156,16 @@ async function plainBuild(server: Server, db: string): Promise<number> {
 /** Four clients insert calls in a loop; each insert's latency is kept while `during` runs. */
 async function underWrites(server: Server, db: string, label: string, during: (db: string) => Promise<number>): Promise<Phase> {
   log(label)
-  const clients = await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      const client = new pg.Client({ connectionString: server.url(db), application_name: 'app' })
-      await client.connect()
-      return client
-    }),
-  )
-  let recording = false
-  let stop = false
-  const latencies: number[] = []
-  const loops = clients.map(async (client, n) => {
-    for (let i = 0; !stop; i++) {
+  const { latencies, result: ms } = await latenciesWhile(
+    server.url(db),
+    CLIENTS,
+    async (client, n, i) => {
       const started = performance.now()
       await client.query("INSERT INTO call_log (call_sid, from_number, status) VALUES ($1, '+15550000', 'queued')", [`bench-${n}-${i}`])
-      if (recording) latencies.push(performance.now() - started)
-    }
-  })
-  await sleep(1000) // warm up
-  recording = true
-  const ms = await during(db)
-  recording = false
-  stop = true
-  await Promise.all(loops)
-  await Promise.all(clients.map((client) => client.end()))
+      return [performance.now() - started]
+    },
+    () => during(db),
+  )
   const load = os.loadavg()[0] ?? 0
   return { label, writes: latencies.length, p50: median(latencies), p99: percentile(latencies, 99), max: Math.max(...latencies), ms, load }
 }

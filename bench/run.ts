@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promi
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { latenciesWhile } from './support/load.js'
 import { type Measurement, measure, median, percentile, runOnce } from './support/measure.js'
 import { describeRun, KEPT_MARKER, type Server, startServer } from './support/server.js'
 import { CALL_LOG_DDL, wideDdl, wideSchemaModule } from './support/wide-schema.js'
@@ -295,33 +296,18 @@ async function applyNow(server: Server, db: string): Promise<number> {
 
 /** Four clients insert and read call_log rows in a loop; latencies are kept only while `during` runs. */
 async function underLoad(server: Server, db: string, label: string, during: (db: string) => Promise<number>): Promise<Phase> {
-  const clients = await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      const client = new pg.Client({ connectionString: server.url(db) })
-      await client.connect()
-      return client
-    }),
-  )
-  let recording = false
-  let stop = false
-  const latencies: number[] = []
-  const loops = clients.map(async (client, n) => {
-    for (let i = 0; !stop; i++) {
+  const { latencies, result: applyMs } = await latenciesWhile(
+    server.url(db),
+    4,
+    async (client, n, i) => {
       const t0 = performance.now()
       const { rows } = await client.query('INSERT INTO call_log (call_sid) VALUES ($1) RETURNING id', [`load-${n}-${i}`])
       const t1 = performance.now()
       await client.query('SELECT * FROM call_log WHERE id = $1', [rows[0]?.id])
-      const t2 = performance.now()
-      if (recording) latencies.push(t1 - t0, t2 - t1)
-    }
-  })
-  await sleep(1000) // warm up
-  recording = true
-  const applyMs = await during(db)
-  recording = false
-  stop = true
-  await Promise.all(loops)
-  await Promise.all(clients.map((c) => c.end()))
+      return [t1 - t0, performance.now() - t1]
+    },
+    () => during(db),
+  )
   return { label, queries: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies), applyMs }
 }
 

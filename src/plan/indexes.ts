@@ -1,5 +1,6 @@
 import type { IndexChange } from '../diff/indexes.js'
-import { clipBytes, type IndexModel } from '../model/index-model.js'
+import type { IndexModel } from '../model/index-model.js'
+import { clipBytes, MAX_NAME_BYTES } from '../model/index-names.js'
 import { type Hazard, HAZARDS } from './hazards.js'
 import type { Draft } from './plan.js'
 import type { TableName } from './render-sql.js'
@@ -38,7 +39,7 @@ export function indexDrafts(change: IndexChange, subject: string): Draft[] {
 /** The name an index is built under before it is swapped in, and the name the old one steps aside to. */
 export function temporaryIndexName(name: string, role: 'new' | 'old'): string {
   const suffix = `_ksm_${role}`
-  return `${clipBytes(name, 63 - suffix.length)}${suffix}`
+  return `${clipBytes(name, MAX_NAME_BYTES - suffix.length)}${suffix}`
 }
 
 function createInTransaction(table: TableName, index: IndexModel): Draft[] {
