@@ -254,7 +254,8 @@ describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:backfil
       { name: '0001_call_log_add_note', steps: [{ sql: 'ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "note" text', lock: 'ACCESS EXCLUSIVE' }] },
     ])
     const schema = await schemaWith(await mkdtemp(path.join(scratch(), 'schema-')), 'with-note.ts', '', ' note: c.text(),')
-    const backfill = runInProcess(['backfill', ...flags(THROTTLED)])
+    // Paced to outlast apply even on a busy machine: 30,000 rows at 2,000 rows/s take at least 15 s.
+    const backfill = runInProcess(['backfill', ...flags({ 'batch-max': '500', 'max-rate': '2000' })])
     await midRun(url)
     const apply = await runInProcess(['apply', '--json', '--migrations', dir, '--schema', schema, ...flags({ 'lock-timeout': '5s' })])
     expect(apply.stderr).toBe('')
