@@ -43,9 +43,9 @@ export async function readConstraints(db: Kysely<unknown>, scope: ConstraintScop
       ? sql`n.nspname = ANY(${[...scope.namespaces]}) AND t.relkind IN ('r', 'p') AND NOT t.relispartition`
       : sql`t.oid = ANY(${[...scope.tableOids]}::oid[])`
   const attributes = (table: string, keys: string) =>
-    sql.raw(`(SELECT array_agg(a.attname::text ORDER BY k.position)
-                FROM unnest(${keys}) WITH ORDINALITY AS k(attnum, position)
-                JOIN pg_catalog.pg_attribute a ON a.attrelid = ${table} AND a.attnum = k.attnum)`)
+    sql.raw(`(SELECT array_agg(a.attname::text ORDER BY key.position)
+                FROM unnest(${keys}) WITH ORDINALITY AS key(attnum, position)
+                JOIN pg_catalog.pg_attribute a ON a.attrelid = ${table} AND a.attnum = key.attnum)`)
   const { rows } = await sql<ConstraintRow>`
     SELECT n.nspname AS schema,
            t.relname AS table,
