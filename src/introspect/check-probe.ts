@@ -5,6 +5,7 @@ import { displayTableName, type SchemaModel, type TableModel, tableKey } from '.
 import { addCheckSql } from '../plan/render-constraint-sql.js'
 import { sqlStateOf } from '../target/database-errors.js'
 import { readConstraints } from './constraints.js'
+import { probeFailure } from './index-probe.js'
 
 /**
  * PostgreSQL's own spelling of declared check constraints, found as the
@@ -79,7 +80,9 @@ async function probe(db: Kysely<unknown>, wanted: readonly { readonly table: Tab
       throw new RollBack()
     })
   } catch (error) {
-    if (!(error instanceof RollBack)) throw error
+    if (!(error instanceof RollBack)) {
+      throw probeFailure(error, 'check constraints', 'each declared check is added to an empty temporary table inside a transaction that is rolled back, so none of your tables is touched')
+    }
   }
   if (problems.length > 0) {
     throw new MigratorError('schema', `the schema declares check constraints PostgreSQL rejects:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {

@@ -55,17 +55,23 @@ export async function spellDeclaredIndexes(db: Kysely<unknown>, declared: Schema
   }
 }
 
-/** Why the probe could not run at all, where the session is not one that can run it. */
-function probeFailure(error: unknown): unknown {
-  const how = 'each declared index is built on an empty temporary table inside a transaction that is rolled back, so none of your tables is touched'
+/**
+ * Why the probe could not run at all, where the session is not one that can run it.
+ * `what` is what it compares; `how`, how it goes about it.
+ */
+export function probeFailure(
+  error: unknown,
+  what = 'index definitions',
+  how = 'each declared index is built on an empty temporary table inside a transaction that is rolled back, so none of your tables is touched',
+): unknown {
   switch (sqlStateOf(error)) {
     case '25006':
-      return new MigratorError('introspect', 'comparing index definitions needs a session that can create temporary tables, and this one is read-only', {
+      return new MigratorError('introspect', `comparing ${what} needs a session that can create temporary tables, and this one is read-only`, {
         hint: `run it against the primary: ${how}`,
         cause: error,
       })
     case '08P01':
-      return new MigratorError('introspect', `comparing index definitions needs a transaction, which the server or a pooler in between refused: ${(error as Error).message}`, {
+      return new MigratorError('introspect', `comparing ${what} needs a transaction, which the server or a pooler in between refused: ${(error as Error).message}`, {
         hint: `connect directly (DATABASE_URL_DIRECT) or through transaction pooling; PgBouncer's statement pooling refuses transactions. ${how}`,
         cause: error,
       })
