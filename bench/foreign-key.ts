@@ -89,6 +89,8 @@ async function main() {
     log(`filling orders with ${ROWS.toLocaleString('en')} rows referencing ${ACCOUNTS.toLocaleString('en')} accounts`)
     await server.query('postgres', 'CREATE DATABASE fk')
     await server.query('fk', fixture(ROWS))
+    await server.query('fk', 'VACUUM ANALYZE accounts')
+    await server.query('fk', 'VACUUM ANALYZE orders')
     let copy = 0
     const fresh = async () => {
       const db = `fk_${copy++}`
@@ -122,9 +124,7 @@ function fixture(rows: number): string {
   INSERT INTO accounts SELECT g, 'account ' || g FROM generate_series(1, ${ACCOUNTS}) g;
   CREATE TABLE orders (id bigserial PRIMARY KEY, account_id bigint NOT NULL, amount integer NOT NULL);
   INSERT INTO orders (account_id, amount) SELECT 1 + g % ${ACCOUNTS}, g % 1000 FROM generate_series(1, ${rows}) g;
-  CREATE INDEX orders_account_id_idx ON orders (account_id);
-  VACUUM ANALYZE accounts;
-  VACUUM ANALYZE orders;`
+  CREATE INDEX orders_account_id_idx ON orders (account_id);`
 }
 
 /** `schema:plan` in process: writes the migration that adds the foreign key (2 steps) into a scratch folder. */
