@@ -32,7 +32,8 @@ import { planAgainst } from '../src/pipeline.js'
 import { openTarget } from '../src/target/open.js'
 import { latenciesWhile } from './support/load.js'
 import { median, percentile } from './support/measure.js'
-import { describeRun, KEPT_MARKER, type Server, startServer } from './support/server.js'
+import { formatMs, writeResultsSection } from './support/results-section.js'
+import { describeRun, type Server, startServer } from './support/server.js'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(BENCH, '..')
@@ -155,6 +156,10 @@ async function applyNow(server: Server, db: string, dir: string): Promise<{ ms: 
       signal: new AbortController().signal,
       cancel: async () => {},
       onEvent: (event) => {
+        // Where apply's time goes, for the record: lock waits, retries, each step.
+        if (event.type === 'tables-locked' || event.type === 'retrying' || event.type === 'step-ran') {
+          log(`  +${Math.round(performance.now() - started)} ms ${JSON.stringify({ ...event, sql: undefined })}`)
+        }
         if (event.type === 'step-started' && /VALIDATE CONSTRAINT/.test(event.sql)) window.from = performance.now()
         if (event.type === 'step-ran' && /VALIDATE CONSTRAINT/.test(event.sql)) window.to = performance.now()
       },
@@ -232,21 +237,12 @@ function phase(label: string, inserts: readonly Insert[], ms: number): Phase {
   return { label, writes: latencies.length, p50: median(latencies), p99: percentile(latencies, 99), max: Math.max(...latencies), ms, load }
 }
 
-/** Replaces this script's section of RESULTS.md (kept by `npm run bench`), or adds it after the marker. */
 async function writeSection(results: Results): Promise<void> {
-  const file = path.join(BENCH, 'RESULTS.md')
-  let text = await readFile(file, 'utf8')
-  if (!text.includes(KEPT_MARKER)) text = `${text.trimEnd()}\n\n${KEPT_MARKER}\n`
-  const at = text.indexOf(SECTION)
-  if (at >= 0) {
-    const next = text.indexOf('\n## ', at + SECTION.length)
-    text = text.slice(0, at) + text.slice(next < 0 ? text.length : next + 1)
-  }
-  await writeFile(file, `${text.trimEnd()}\n\n${section(results)}`)
+  await writeResultsSection(SECTION, section(results))
   log('wrote its section of bench/RESULTS.md')
 }
 
-const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n).toLocaleString('en')} ms`
+const ms = formatMs
 
 function section({ rows, clients, phases, versions: v }: Results): string {
   const [steady, apply, validate, plain] = phases

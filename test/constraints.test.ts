@@ -2,17 +2,16 @@ import { mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
 import { type Kysely, sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
-import { type ApplyEvent, applyMigrations, StepFailedError } from '../src/apply/apply.js'
+import { type ApplyEvent, StepFailedError } from '../src/apply/apply.js'
 import { tablesToLock } from '../src/apply/step-targets.js'
 import { c, check, defineSchema, foreignKey, index, type SchemaDefinition, table } from '../src/dsl/index.js'
 import { loadMigrations } from '../src/migrations/files.js'
 import { generateMigration } from '../src/migrations/generate.js'
 import type { MigrationStep } from '../src/migrations/migration.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
-import type { SchemaModel } from '../src/model/model.js'
 import { casesOn } from './support/cases.js'
 import { withTestDatabase } from './support/database.js'
-import { planFor, TEST_TIMEOUTS } from './support/pipeline.js'
+import { applyPending, planFor } from './support/pipeline.js'
 import { useScratchDir } from './support/scratch.js'
 import { holdLock } from './support/sessions.js'
 import { enabledServers, enabledTargets } from './support/targets.js'
@@ -42,21 +41,7 @@ async function planned(db: Kysely<unknown>, schema: SchemaDefinition, label: str
   const plan = await planFor(db, declared)
   const dir = await mkdtemp(path.join(scratch(), `${label}-`))
   await generateMigration({ plan, declared, files: await loadMigrations(dir), pending: [], dir, dryRun: false })
-  return { plan, apply: async (events: ApplyEvent[] = []) => apply(db, declared, dir, events) }
-}
-
-async function apply(db: Kysely<unknown>, declared: SchemaModel, dir: string, events: ApplyEvent[]) {
-  return applyMigrations({
-    db,
-    declared,
-    migrations: await loadMigrations(dir),
-    timeouts: TEST_TIMEOUTS,
-    lockRetries: 0,
-    lockWaitMs: 5_000,
-    signal: new AbortController().signal,
-    cancel: async () => {},
-    onEvent: (event) => events.push(event),
-  })
+  return { plan, apply: async (events: ApplyEvent[] = []) => applyPending(db, declared, dir, (event) => events.push(event)) }
 }
 
 async function validated(db: Kysely<unknown>, name: string): Promise<boolean | undefined> {

@@ -5,7 +5,7 @@ import { displayTableName, type SchemaModel, type TableModel, tableKey } from '.
 import { addCheckSql } from '../plan/render-constraint-sql.js'
 import { sqlStateOf } from '../target/database-errors.js'
 import { readConstraints } from './constraints.js'
-import { probeFailure } from './index-probe.js'
+import { createTemporaryCopy, probeFailure } from './index-probe.js'
 
 /**
  * PostgreSQL's own spelling of declared check constraints, found as the
@@ -56,10 +56,7 @@ async function probe(db: Kysely<unknown>, wanted: readonly { readonly table: Tab
       for (const [t, { table, checks }] of wanted.entries()) {
         const copy = { schema: 'pg_temp', name: `schema_migrate_check_probe_${t}` }
         copies.set(copy.name, tableKey(table))
-        const columns = table.columns.map((column) => sql`${sql.id(column.name)} ${sql.raw(column.type)}`)
-        await sql`CREATE TEMPORARY TABLE ${sql.id(copy.name)} (${sql.join(columns)})`.execute(trx)
-        const { rows } = await sql<{ oid: number }>`SELECT ${`pg_temp.${copy.name}`}::regclass::oid AS oid`.execute(trx)
-        oids.push(Number(rows[0]?.oid))
+        oids.push(await createTemporaryCopy(trx, table, copy.name))
         for (const check of checks) {
           // A savepoint per check, so that every rejected declaration is reported, not only the first.
           await sql`SAVEPOINT schema_migrate_probe`.execute(trx)

@@ -80,6 +80,14 @@ export function probeFailure(
   }
 }
 
+/** An empty temporary table with `table`'s declared columns, for a probe; returns its oid. */
+export async function createTemporaryCopy(trx: Kysely<unknown>, table: TableModel, name: string): Promise<number> {
+  const columns = table.columns.map((column) => sql`${sql.id(column.name)} ${sql.raw(column.type)}`)
+  await sql`CREATE TEMPORARY TABLE ${sql.id(name)} (${sql.join(columns)})`.execute(trx)
+  const { rows } = await sql<{ oid: number }>`SELECT ${`pg_temp.${name}`}::regclass::oid AS oid`.execute(trx)
+  return Number(rows[0]?.oid)
+}
+
 /** Sentinel that ends the probe's transaction with a rollback. */
 class RollBack extends Error {}
 
@@ -95,10 +103,7 @@ async function probe(
       const oids: number[] = []
       for (const [t, { table, indexes }] of wanted.entries()) {
         const copy = { schema: 'pg_temp', name: `schema_migrate_probe_${t}` }
-        const columns = table.columns.map((column) => sql`${sql.id(column.name)} ${sql.raw(column.type)}`)
-        await sql`CREATE TEMPORARY TABLE ${sql.id(copy.name)} (${sql.join(columns)})`.execute(trx)
-        const { rows } = await sql<{ oid: number }>`SELECT ${`pg_temp.${copy.name}`}::regclass::oid AS oid`.execute(trx)
-        oids.push(Number(rows[0]?.oid))
+        oids.push(await createTemporaryCopy(trx, table, copy.name))
         for (const [i, index] of indexes.entries()) {
           if (index.definition === null) continue
           const name = `${copy.name}_${i}`
