@@ -191,8 +191,9 @@ async function plainAdd(server: Server, db: string): Promise<{ ms: number; windo
 }
 
 /** Four clients insert orders in a loop; each insert's start and latency are kept while `during` runs. */
-async function measureWrites<W>(server: Server, db: string, during: (db: string) => Promise<W>): Promise<{ inserts: Insert[]; result: W }> {
+async function measureWrites<W>(server: Server, db: string, during: (db: string) => Promise<W>): Promise<{ inserts: Insert[]; started: number; result: W }> {
   const inserts: Insert[] = []
+  let started = Number.NaN
   const { result } = await latenciesWhile(
     server.url(db),
     CLIENTS,
@@ -202,15 +203,18 @@ async function measureWrites<W>(server: Server, db: string, during: (db: string)
       inserts.push({ at, ms: performance.now() - at })
       return []
     },
-    () => during(db),
+    () => {
+      // Inserts count from here: after the clients' warm-up, as the work starts.
+      started = performance.now()
+      return during(db)
+    },
   )
-  return { inserts, result }
+  return { inserts, started, result }
 }
 
 async function underWrites(server: Server, db: string, label: string, during: (db: string) => Promise<{ ms: number; window: null }>): Promise<Phase> {
   log(label)
-  const started = performance.now()
-  const { inserts, result } = await measureWrites(server, db, during)
+  const { inserts, started, result } = await measureWrites(server, db, during)
   return phase(label, inserts.filter((w) => w.at >= started), result.ms)
 }
 
@@ -222,8 +226,7 @@ async function underWritesSplit(
 ): Promise<Phase[]> {
   const label = 'during schema:apply (ADD ... NOT VALID, then VALIDATE in its own transaction)'
   log(label)
-  const started = performance.now()
-  const { inserts, result } = await measureWrites(server, db, during)
+  const { inserts, started, result } = await measureWrites(server, db, during)
   const { from, to } = result.window
   return [
     phase(label, inserts.filter((w) => w.at >= started), result.ms),
