@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
 import { type Kysely, sql } from 'kysely'
@@ -7,7 +8,7 @@ import { tablesToLock } from '../src/apply/step-targets.js'
 import { c, check, defineSchema, foreignKey, index, type SchemaDefinition, table } from '../src/dsl/index.js'
 import { loadMigrations } from '../src/migrations/files.js'
 import { generateMigration } from '../src/migrations/generate.js'
-import type { MigrationStep } from '../src/migrations/migration.js'
+import { checksumOf, type MigrationStep } from '../src/migrations/migration.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
 import { casesOn } from './support/cases.js'
 import { withTestDatabase } from './support/database.js'
@@ -152,6 +153,16 @@ describe('what a step locks, read from its SQL', () => {
     ])
     const check = step('ALTER TABLE "public"."or ""ders" ADD CONSTRAINT "c" CHECK (a > 0) NOT VALID')
     expect(tablesToLock([add, check])[0]?.mode).toBe('ACCESS EXCLUSIVE')
+  })
+})
+
+describe('a step in a transaction of its own, in the file', () => {
+  it('counts in the checksum, so a file whose validation lost ownTransaction is refused as edited; files without it keep their checksums', () => {
+    const add = { sql: 'ALTER TABLE "public"."t" ADD CONSTRAINT "c" CHECK (a > 0) NOT VALID' }
+    const validate = { sql: 'ALTER TABLE "public"."t" VALIDATE CONSTRAINT "c"' }
+    expect(checksumOf([add, { ...validate, ownTransaction: true }])).not.toBe(checksumOf([add, validate]))
+    expect(checksumOf([add, validate])).toBe(checksumOf([add, { ...validate, ownTransaction: false }]))
+    expect(checksumOf([add])).toBe(`sha256:${createHash('sha256').update(JSON.stringify([add.sql])).digest('hex')}`)
   })
 })
 
