@@ -22,7 +22,8 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { latenciesWhile } from './support/load.js'
 import { median, percentile, runOnce } from './support/measure.js'
-import { describeRun, KEPT_MARKER, type Server, startServer } from './support/server.js'
+import { formatMs, writeResultsSection } from './support/results-section.js'
+import { describeRun, type Server, startServer } from './support/server.js'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(BENCH, '..')
@@ -170,21 +171,12 @@ async function underWrites(server: Server, db: string, label: string, during: (d
   return { label, writes: latencies.length, p50: median(latencies), p99: percentile(latencies, 99), max: Math.max(...latencies), ms, load }
 }
 
-/** Replaces this script's section of RESULTS.md (kept by `npm run bench`), or adds it after the marker. */
 async function writeSection(results: Results): Promise<void> {
-  const file = path.join(BENCH, 'RESULTS.md')
-  let text = await readFile(file, 'utf8')
-  if (!text.includes(KEPT_MARKER)) text = `${text.trimEnd()}\n\n${KEPT_MARKER}\n`
-  const at = text.indexOf(SECTION)
-  if (at >= 0) {
-    const next = text.indexOf('\n## ', at + SECTION.length)
-    text = text.slice(0, at) + text.slice(next < 0 ? text.length : next + 1)
-  }
-  await writeFile(file, `${text.trimEnd()}\n\n${section(results)}`)
+  await writeResultsSection(SECTION, section(results))
   log('wrote its section of bench/RESULTS.md')
 }
 
-const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n).toLocaleString('en')} ms`
+const ms = formatMs
 
 function section({ rows, clients, phases, versions: v }: Results): string {
   const [steady, concurrent, plain, serial] = phases

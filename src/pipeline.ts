@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { type Change, diffSchemas } from './diff/diff.js'
+import { spellDeclaredChecks } from './introspect/check-probe.js'
 import { spellDeclaredIndexes } from './introspect/index-probe.js'
 import { settleByServer } from './diff/settle.js'
 import { resolveCatalogReferences } from './introspect/catalog-references.js'
@@ -27,15 +28,17 @@ export interface Comparison {
 /**
  * The live schema and what separates it from `declared`. Declared indexes the
  * database has by name are first spelled by PostgreSQL (`index-probe.ts`), so
- * both sides of the diff speak its language; `probeAllIndexes` also checks
- * those it lacks, which `schema:plan` is about to build.
+ * both sides of the diff speak its language, and so are declared check
+ * constraints (`check-probe.ts`); `probeAllIndexes` also checks those it
+ * lacks, which `schema:plan` is about to build.
  *
  * @throws MigratorError (stage `introspect`) when the target lacks a type or sequence `declared` names.
  */
 export async function compare(db: Kysely<unknown>, declared: SchemaModel, options: { readonly probeAllIndexes?: boolean } = {}): Promise<Comparison> {
   const resolved = await resolveCatalogReferences(db, declared)
   const live = await introspect(db, resolved.namespaces)
-  const spelled = await spellDeclaredIndexes(db, resolved, live, { all: options.probeAllIndexes ?? false })
+  const all = options.probeAllIndexes ?? false
+  const spelled = await spellDeclaredChecks(db, await spellDeclaredIndexes(db, resolved, live, { all }), live, { all })
   const changes = await settleByServer(diffSchemas(spelled, live), serverDeparse(db))
   return { declared: resolved, live, changes }
 }

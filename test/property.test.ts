@@ -4,6 +4,8 @@ import { sql } from 'kysely'
 import { describe } from 'vitest'
 import {
   asc,
+  check,
+  type CheckSpec,
   type ColumnBuilder,
   c,
   defineSchema,
@@ -36,7 +38,8 @@ import { enabledTargets } from './support/targets.js'
  * odd names, and generated columns over odd column names; indexes of every
  * kind the DSL declares (multi-column with orders and nulls, expressions,
  * partial, INCLUDE, unique, GIN, BRIN, hash) and unique constraints, on new
- * tables and added to existing ones.
+ * tables and added to existing ones; foreign keys, checks and NOT NULL on
+ * existing columns (`randomConstraints`).
  */
 
 const SEEDS = Array.from({ length: Number(process.env.SCHEMA_PROPERTY_RUNS ?? 12) }, (_, i) => 1000 + i)
@@ -186,12 +189,8 @@ function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefin
     const columns: Record<string, AnyColumn> = {}
     const kinds = new Map<string, ColumnKind>()
     const key = name(r, columnNames)
-    columns[key] = r.pick([
-      () => c.bigserial().primaryKey(),
-      () => c.integer().generatedAlwaysAsIdentity().primaryKey(),
-      () => c.uuid().primaryKey().defaultSql('gen_random_uuid()'),
-      () => c.text().primaryKey(),
-    ])() as AnyColumn
+    const keyKind = r.int(0, KEY_KINDS.length - 1)
+    columns[key] = (KEY_KINDS[keyKind] as (typeof KEY_KINDS)[number]).key()
     const addColumns = (into: Record<string, AnyColumn>, count: number) => {
       for (let i = count; i > 0; i--) {
         const made = column(r)
@@ -201,6 +200,7 @@ function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefin
       }
     }
     addColumns(columns, r.int(1, 7))
+    const plainColumns = [...kinds.keys()]
     // A generated column over the (oddly named) key: quoted through sql.ref, compared by expression.
     if (r.chance(0.5)) columns[name(r, columnNames)] = generated(r, key)
     const first = randomIndexes(r, kinds)
@@ -211,12 +211,82 @@ function randomSchema(r: Random): { schema: SchemaDefinition; grown: SchemaDefin
     const more = randomIndexes(r, kinds)
     const schema = r.chance(0.3) ? { schema: 'audit ☂' } : {}
     const tableName = name(r, tableNames)
-    return { tableName, columns, added, schema, first, grown: { indexes: [...first.indexes, ...more.indexes], unique: [...first.unique, ...more.unique] } }
+    const grown = { indexes: [...first.indexes, ...more.indexes], unique: [...first.unique, ...more.unique] }
+    return { tableName, columns, added, schema, first, grown, key, keyKind, columnNames, plainColumns }
   })
+  // Drawn after everything above, so each seed's tables, columns and indexes stay what they were.
+  const constraints = randomConstraints(r, tables)
   return {
-    schema: defineSchema(...tables.map((t) => table(t.tableName, t.columns, { ...t.schema, ...t.first }))),
-    grown: defineSchema(...tables.map((t) => table(t.tableName, { ...t.columns, ...t.added }, { ...t.schema, ...t.grown }))),
+    schema: defineSchema(
+      ...tables.map((t, i) => table(t.tableName, { ...t.columns, ...constraints[i]?.first.columns }, { ...t.schema, ...t.first, checks: constraints[i]?.first.checks })),
+    ),
+    grown: defineSchema(
+      ...tables.map((t, i) =>
+        table(t.tableName, { ...t.columns, ...t.added, ...constraints[i]?.grown.columns }, { ...t.schema, ...t.grown, checks: constraints[i]?.grown.checks }),
+      ),
+    ),
   }
+}
+
+/** Primary keys the generator declares, and a column of the same type that can reference one. */
+const KEY_KINDS = [
+  { key: () => c.bigserial().primaryKey() as AnyColumn, referencing: () => c.bigint() as AnyColumn },
+  { key: () => c.integer().generatedAlwaysAsIdentity().primaryKey() as AnyColumn, referencing: () => c.integer() as AnyColumn },
+  { key: () => c.uuid().primaryKey().defaultSql('gen_random_uuid()') as AnyColumn, referencing: () => c.uuid() as AnyColumn },
+  { key: () => c.text().primaryKey() as AnyColumn, referencing: () => c.text() as AnyColumn },
+] as const
+
+interface GeneratedTable {
+  readonly tableName: string
+  readonly schema: { readonly schema?: string }
+  readonly key: string
+  readonly keyKind: number
+  readonly columnNames: Set<string>
+  /** Plain columns of the first schema (no key, no generated column): candidates for NOT NULL later. */
+  readonly plainColumns: readonly string[]
+  readonly columns: Record<string, AnyColumn>
+}
+
+interface ConstraintsOf {
+  readonly columns: Record<string, AnyColumn>
+  readonly checks: CheckSpec[]
+}
+
+/**
+ * Foreign keys (to any table's primary key, its own included, with every
+ * action, names derived from odd column names) and checks (spelt as users
+ * write them, which PostgreSQL re-renders), on the new tables of the first
+ * schema (added valid with them) and on the existing ones of the grown schema
+ * (added NOT VALID, then validated), where some nullable columns also become
+ * NOT NULL (through a validated check).
+ */
+function randomConstraints(r: Random, tables: readonly GeneratedTable[]): { first: ConstraintsOf; grown: ConstraintsOf }[] {
+  const draw = (t: GeneratedTable, checkNames: Set<string>): ConstraintsOf => {
+    const columns: Record<string, AnyColumn> = {}
+    for (let i = r.int(0, 2); i > 0; i--) {
+      const target = r.pick(tables)
+      const referencing = (KEY_KINDS[target.keyKind] as (typeof KEY_KINDS)[number]).referencing()
+      const qualified = `${target.schema.schema ?? 'public'}.${target.tableName}`
+      const action = r.pick(['no action', 'restrict', 'cascade', 'set null', 'set default'] as const)
+      columns[name(r, t.columnNames)] = referencing.references(qualified, target.key, { onDelete: action, onUpdate: r.pick(['no action', 'cascade'] as const) }) as AnyColumn
+    }
+    const checks = Array.from({ length: r.int(0, 2) }, () => {
+      const column = quoted(r.pick([t.key, ...t.plainColumns]))
+      const expression = r.pick([`length(${column}::text) < 1000`, `LENGTH(${column}::TEXT)>=0`, `${column}::text <> 'never' OR ${column} IS NULL`, `NOT (${column} IS NULL AND ${column} IS NOT NULL)`])
+      return check(name(r, checkNames), expression)
+    })
+    return { columns, checks }
+  }
+  return tables.map((t) => {
+    const checkNames = new Set<string>()
+    const first = draw(t, checkNames)
+    const grown = draw(t, checkNames)
+    for (const column of t.plainColumns) {
+      const builder = t.columns[column]
+      if (builder?.spec.nullable && r.chance(0.3)) grown.columns[column] = builder.notNull() as AnyColumn
+    }
+    return { first, grown: { columns: { ...first.columns, ...grown.columns }, checks: [...first.checks, ...grown.checks] } }
+  })
 }
 
 const scratch = useScratchDir('property')

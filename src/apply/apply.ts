@@ -14,7 +14,7 @@ import type { PoolerEvidence } from '../target/open.js'
 import type { BuildProgress, SideQuery } from './index-builds.js'
 import { acquireMigrationLock, releaseMigrationLock } from './migration-lock.js'
 import { applyStepwise } from './stepwise.js'
-import { type TableName, tablesToLock, targetOf } from './step-targets.js'
+import { type TableLock, type TableName, tablesToLock, targetOf } from './step-targets.js'
 import { backoffDelay, sleep } from './timing.js'
 
 /**
@@ -303,7 +303,7 @@ async function applyLocked(conn: Kysely<unknown>, pid: number, request: ApplyReq
 /** Where a migration attempt is, for messages; and the table whose NOWAIT lock failed, to wait for first next time. */
 interface Position {
   step: string
-  contended: TableName | null
+  contended: TableLock | null
 }
 
 /**
@@ -392,7 +392,7 @@ async function applyOnce(
   conn: Kysely<unknown>,
   unit: TransactionUnit,
   request: ApplyRequest,
-  { attempt, lockOrder }: { readonly attempt: number; readonly lockOrder: readonly TableName[] },
+  { attempt, lockOrder }: { readonly attempt: number; readonly lockOrder: readonly TableLock[] },
   position: Position,
 ): Promise<void> {
   const { migration } = unit
@@ -448,18 +448,20 @@ async function applyOnce(
  */
 async function lockTablesUpFront(
   conn: Kysely<unknown>,
-  order: readonly TableName[],
+  order: readonly TableLock[],
   position: Position,
   recordTable: TableName,
 ): Promise<string[]> {
-  const { rows } = await sql<{ schema: string; name: string }>`
-    SELECT t.schema, t.name
+  const { rows: present } = await sql<{ position: string }>`
+    SELECT t.position::text AS position
       FROM unnest(${order.map((t) => t.schema)}::text[], ${order.map((t) => t.name)}::text[]) WITH ORDINALITY AS t(schema, name, position)
      WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                     WHERE n.nspname = t.schema AND c.relname = t.name)
      ORDER BY t.position`.execute(conn)
+  const rows = present.map((row) => order[Number(row.position) - 1] as TableLock)
   const locks = [
-    ...rows.map((table) => ({ table, mode: sql`ACCESS EXCLUSIVE` })),
+    // A closed set of mode names (`TableLockMode`), never user text.
+    ...rows.map((table) => ({ table, mode: sql.raw(table.mode) })),
     // The bookkeeping row is written last, while the tables are held: its lock must not wait either.
     { table: recordTable, mode: sql`ROW EXCLUSIVE` },
   ]
@@ -471,7 +473,7 @@ async function lockTablesUpFront(
     try {
       await sql`LOCK TABLE ${sql.id(table.schema, table.name)} IN ${mode} MODE${wait}`.execute(conn)
     } catch (error) {
-      if (index > 0 && index < rows.length) position.contended = table
+      if (index > 0 && index < rows.length) position.contended = table as TableLock
       throw error
     }
     locked.push(shown)
@@ -497,7 +499,7 @@ export async function alreadyExists(conn: Kysely<unknown>, step: MigrationStep):
                       WHERE n.nspname = ${schema} AND c.relname = ${name}) AS present`.execute(conn)
     return rows[0]?.present ? `table ${schema}.${name} exists already` : null
   }
-  if (target?.kind === 'adds-constraint') {
+  if (target?.kind === 'adds-constraint' || target?.kind === 'adds-foreign-key') {
     // PostgreSQL has no ADD CONSTRAINT IF NOT EXISTS: a re-run after the constraint was added leaves it out.
     const { schema, name } = target.table
     const { rows } = await sql<{ present: boolean }>`

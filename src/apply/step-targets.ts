@@ -28,6 +28,13 @@ export type StepTarget =
   | { readonly kind: 'locks-table'; readonly table: TableName }
   /** `ALTER TABLE "s"."t" ADD CONSTRAINT "c" ...`: locks the table; skipped if the constraint exists. */
   | { readonly kind: 'adds-constraint'; readonly table: TableName; readonly constraint: string }
+  /**
+   * `ALTER TABLE "s"."t" ADD CONSTRAINT "c" FOREIGN KEY (...) REFERENCES "s"."r" ...`: SHARE ROW
+   * EXCLUSIVE on both tables (writes wait, reads go on); skipped if the constraint exists.
+   */
+  | { readonly kind: 'adds-foreign-key'; readonly table: TableName; readonly constraint: string; readonly referenced: TableName }
+  /** `ALTER TABLE "s"."t" VALIDATE CONSTRAINT "c"`: SHARE UPDATE EXCLUSIVE, which lets reads and writes go on. */
+  | { readonly kind: 'validates-constraint'; readonly table: TableName; readonly constraint: string }
   /** `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS "i" ON "s"."t" ...`: an index on table `t` in schema `s`. */
   | { readonly kind: 'builds-index'; readonly table: TableName; readonly index: string }
 
@@ -37,7 +44,23 @@ const QUALIFIED = `${QUOTED}\\.${QUOTED}`
 const unquote = (text: string) => text.replaceAll('""', '"')
 const tableFrom = (match: RegExpExecArray): TableName => ({ schema: unquote(match[1] ?? ''), name: unquote(match[2] ?? '') })
 
+/** A quoted identifier in a list, not captured. */
+const LISTED = String.raw`"(?:[^"]|"")*"`
+
 const SHAPES: readonly [RegExp, (match: RegExpExecArray) => StepTarget][] = [
+  [
+    new RegExp(`^ALTER TABLE ${QUALIFIED} ADD CONSTRAINT ${QUOTED} FOREIGN KEY \\((?:${LISTED}, )*${LISTED}\\) REFERENCES ${QUALIFIED} `),
+    (m) => ({
+      kind: 'adds-foreign-key',
+      table: tableFrom(m),
+      constraint: unquote(m[3] ?? ''),
+      referenced: { schema: unquote(m[4] ?? ''), name: unquote(m[5] ?? '') },
+    }),
+  ],
+  [
+    new RegExp(`^ALTER TABLE ${QUALIFIED} VALIDATE CONSTRAINT ${QUOTED}$`),
+    (m) => ({ kind: 'validates-constraint', table: tableFrom(m), constraint: unquote(m[3] ?? '') }),
+  ],
   [new RegExp(`^CREATE TABLE IF NOT EXISTS ${QUALIFIED} `), (m) => ({ kind: 'creates-table', table: tableFrom(m) })],
   [new RegExp(`^CREATE SCHEMA IF NOT EXISTS ${QUOTED}$`), (m) => ({ kind: 'creates-schema', schema: unquote(m[1] ?? '') })],
   [
@@ -60,23 +83,54 @@ export function targetOf(step: Pick<MigrationStep, 'sql'>): StepTarget | null {
   return null
 }
 
+/** The table locks apply takes up front, weakest first; each conflicts with everything the ones before it conflict with. */
+const MODES = ['SHARE UPDATE EXCLUSIVE', 'SHARE ROW EXCLUSIVE', 'ACCESS EXCLUSIVE'] as const
+
+export type TableLockMode = (typeof MODES)[number]
+
+export interface TableLock extends TableName {
+  readonly mode: TableLockMode
+}
+
+/** The table locks a step's statement takes, read from its SQL. */
+function locksOf(target: StepTarget | null): TableLock[] {
+  switch (target?.kind) {
+    case 'locks-table':
+    case 'adds-constraint':
+      return [{ ...target.table, mode: 'ACCESS EXCLUSIVE' }]
+    case 'adds-foreign-key':
+      return [
+        { ...target.table, mode: 'SHARE ROW EXCLUSIVE' },
+        { ...target.referenced, mode: 'SHARE ROW EXCLUSIVE' },
+      ]
+    case 'validates-constraint':
+      // A foreign key's validation also takes ROW SHARE on the table it references, which only
+      // EXCLUSIVE and ACCESS EXCLUSIVE conflict with (other DDL): left to the step's own lock_timeout.
+      return [{ ...target.table, mode: 'SHARE UPDATE EXCLUSIVE' }]
+    default:
+      return []
+  }
+}
+
 /**
- * The existing tables a migration takes ACCESS EXCLUSIVE locks on (what every
- * `ALTER TABLE` and `DROP TABLE` it writes today takes), each once, in the order its steps first touch
- * them. Tables the same migration creates are left out: no one else can be
- * using them.
+ * The existing tables a migration locks (ACCESS EXCLUSIVE for most `ALTER
+ * TABLE` and `DROP TABLE`; SHARE ROW EXCLUSIVE on both tables of a foreign key
+ * added; SHARE UPDATE EXCLUSIVE for a validation), each once in the strongest
+ * mode its steps need, in the order its steps first touch them. Tables the
+ * same migration creates are left out: no one else can be using them.
  */
-export function tablesToLock(steps: readonly MigrationStep[]): TableName[] {
+export function tablesToLock(steps: readonly MigrationStep[]): TableLock[] {
   const key = (table: TableName) => JSON.stringify([table.schema, table.name])
   const created = new Set<string>()
-  const locked = new Map<string, TableName>()
+  const locked = new Map<string, TableLock>()
   for (const step of steps) {
     const target = targetOf(step)
     if (target?.kind === 'creates-table') created.add(key(target.table))
     // From the SQL alone: the checksum covers a step's SQL, not its `lock` label, which an edit could change.
-    const locks = target?.kind === 'locks-table' || target?.kind === 'adds-constraint'
-    if (locks && !created.has(key(target.table))) {
-      locked.set(key(target.table), target.table)
+    for (const lock of locksOf(target)) {
+      const earlier = locked.get(key(lock))
+      if (created.has(key(lock)) || (earlier && MODES.indexOf(earlier.mode) >= MODES.indexOf(lock.mode))) continue
+      locked.set(key(lock), { schema: lock.schema, name: lock.name, mode: lock.mode })
     }
   }
   return [...locked.values()]

@@ -17,6 +17,7 @@ import {
 } from './apply.js'
 import { type BuiltIndex, type Duplicates, dropIfInvalid, findDuplicates, watchBuild, withSessionTimeouts } from './index-builds.js'
 import { targetOf } from './step-targets.js'
+import { explainValidationFailure } from './validation-failures.js'
 
 /**
  * A migration with steps PostgreSQL refuses inside a transaction block
@@ -28,7 +29,8 @@ import { targetOf } from './step-targets.js'
  *   it has run;
  * - each run of the other steps in one transaction, exactly as a whole
  *   migration runs (table locks up front, retries), its progress recorded
- *   inside it;
+ *   inside it; a step marked `ownTransaction` (`VALIDATE CONSTRAINT`) is
+ *   such a run by itself, so it never holds a lock an earlier step took;
  * - then the history row, and the progress rows removed, in one transaction.
  *
  * A re-run reads the progress and continues after the last completed step.
@@ -61,6 +63,8 @@ export async function applyStepwise(
         recordTable: { schema: HISTORY_SCHEMA, name: PROGRESS_TABLE },
         record: (trx) => recordStepsDone(trx, migration, todo),
         whole: false,
+      }).catch(async (error: unknown) => {
+        throw await explainValidationFailure(conn, migration, todo, error)
       })
     } else {
       for (const index of todo) await runOnItsOwn(conn, pid, migration, index, request)
@@ -81,14 +85,18 @@ export async function applyStepwise(
   request.onEvent({ type: 'migration-committed', migration: migration.name, ms: performance.now() - started, attempts: 1 })
 }
 
-/** Consecutive steps that share a transaction; a step that cannot run in one forms a group of its own. */
-function stepGroups(steps: readonly MigrationStep[]): { transaction: boolean; steps: number[] }[] {
-  const groups: { transaction: boolean; steps: number[] }[] = []
+/**
+ * Consecutive steps that share a transaction; a step that cannot run in one,
+ * or must run in one of its own, forms a group of its own.
+ */
+function stepGroups(steps: readonly MigrationStep[]): { transaction: boolean; alone: boolean; steps: number[] }[] {
+  const groups: { transaction: boolean; alone: boolean; steps: number[] }[] = []
   for (const [index, step] of steps.entries()) {
     const transaction = step.transaction !== false
+    const alone = !transaction || step.ownTransaction === true
     const last = groups.at(-1)
-    if (transaction && last?.transaction) last.steps.push(index)
-    else groups.push({ transaction, steps: [index] })
+    if (!alone && last && !last.alone) last.steps.push(index)
+    else groups.push({ transaction, alone, steps: [index] })
   }
   return groups
 }

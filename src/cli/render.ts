@@ -47,8 +47,9 @@ function renderStep(step: Step, n: number, filledBy: FilledBy): string[] {
   const lines = [
     `${n}. ${label(step.change)} ${step.subject}`,
     ...indent(step.sql, '   '),
-    `   lock: ${step.lock === 'none' ? 'none on existing tables' : step.lock} · lock_timeout ${lockTimeout} · statement_timeout ${statementTimeout}${step.transaction ? '' : ' · outside a transaction'}`,
+    `   lock: ${step.lock === 'none' ? 'none on existing tables' : step.lock}${step.alsoLocks ? ` (and ${step.alsoLocks.lock} on ${step.alsoLocks.table})` : ''} · lock_timeout ${lockTimeout} · statement_timeout ${statementTimeout}${step.transaction ? '' : ' · outside a transaction'}${step.ownTransaction ? ' · in a transaction of its own' : ''}`,
   ]
+  for (const warning of step.warnings ?? []) lines.push(`   warning: ${warning}`)
   for (const hazard of step.hazards) lines.push(`   hazard ${hazard.code} (allowed): ${hazard.message}`)
   for (const name of backfillsFor(step, filledBy)) lines.push(`   existing rows: filled after apply by backfill ${name} (schema:backfill)`)
   return lines
@@ -90,6 +91,9 @@ export function planJson(plan: Plan, filledBy: FilledBy = new Map()): object {
       statementTimeout: step.timeouts.statementTimeout,
       hazards: step.hazards,
       transaction: step.transaction,
+      ownTransaction: step.ownTransaction,
+      ...(step.alsoLocks ? { alsoLocks: step.alsoLocks } : {}),
+      warnings: step.warnings ?? [],
     })),
     heldBack: plan.heldBack.map((held) => ({
       kind: held.change.kind,

@@ -1,5 +1,6 @@
 import { type ColumnDefault, type ColumnModel, type GeneratedColumn, type Partitioning, SEQUENCE_DEFAULT } from '../model/model.js'
 import { stripOuterParentheses } from '../model/sql-text.js'
+import { describeConstraintChange } from './constraints.js'
 import type { Change } from './diff.js'
 import { indexSummary } from './indexes.js'
 
@@ -38,17 +39,22 @@ export function describeChange(change: Change): string {
         : `index is ${indexSummary(change.from)}, declared ${indexSummary(change.to)}`
     case 'drop-index':
       return `index exists in the database but not in schema/ (${indexSummary(change.index)}${change.index.valid ? '' : ', invalid'})`
+    case 'add-constraint':
+    case 'validate-constraint':
+    case 'replace-constraint':
+    case 'drop-constraint':
+      return describeConstraintChange(change)
   }
 }
 
 /**
  * Whether a difference means the database does not provide what `schema/`
  * declares. Objects the database has beyond the schema (extra tables and
- * columns, indexes) do not: applications keep working, and dropping them is
+ * columns, indexes, constraints) do not: applications keep working, and dropping them is
  * a separate, explicit decision (`--allow drop-column`).
  */
 export function breaksSchema(change: Change): boolean {
-  return change.kind !== 'drop-column' && change.kind !== 'drop-table' && change.kind !== 'drop-index'
+  return change.kind !== 'drop-column' && change.kind !== 'drop-table' && change.kind !== 'drop-index' && change.kind !== 'drop-constraint'
 }
 
 function defaultText(value: ColumnDefault | null): string {

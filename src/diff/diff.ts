@@ -9,6 +9,7 @@ import {
   type TableModel,
   tableKey,
 } from '../model/model.js'
+import { type ConstraintChange, diffConstraints } from './constraints.js'
 import { diffIndexes, type IndexChange } from './indexes.js'
 
 /**
@@ -77,13 +78,15 @@ export type Change =
   | { readonly kind: 'drop-column'; readonly table: TableRef; readonly column: ColumnModel }
   | { readonly kind: 'drop-table'; readonly table: TableModel }
   | IndexChange
+  | ConstraintChange
 
 export type ChangeKind = Change['kind']
 
 /**
  * Changes that turn `live` into `declared`, in the order they must run:
  * schemas, tables, columns, then alterations, then indexes (which may use new
- * columns), then drops (indexes first). Tables are compared only within
+ * columns), then foreign keys and checks (which may need new columns and
+ * unique constraints), then drops (constraints first, then indexes). Tables are compared only within
  * `declared.namespaces`.
  */
 export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] {
@@ -96,6 +99,8 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
   const declaredKeys = new Set(declared.tables.map(tableKey))
   const alterations: Change[] = []
   const indexChanges: Change[] = []
+  const constraintChanges: Change[] = []
+  const constraintDrops: Change[] = []
   const drops: Change[] = []
 
   for (const table of declared.tables) {
@@ -104,6 +109,7 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
     if (!existing) {
       changes.push({ kind: 'create-table', table })
       for (const index of table.indexes) indexChanges.push({ kind: 'create-index', table: ref, index, newTable: true })
+      constraintChanges.push(...diffConstraints(ref, null, table).changes)
       continue
     }
     // A partitioned table is never taken for a plain one, nor the other way round.
@@ -122,6 +128,9 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
     const indexes = diffIndexes(ref, existing.indexes, table.indexes)
     indexChanges.push(...indexes.changes)
     drops.push(...indexes.drops)
+    const constraints = diffConstraints(ref, existing, table)
+    constraintChanges.push(...constraints.changes)
+    constraintDrops.push(...constraints.drops)
     const declaredColumns = new Set(table.columns.map((c) => c.name))
     for (const column of existing.columns) {
       if (!declaredColumns.has(column.name)) drops.push({ kind: 'drop-column', table: ref, column })
@@ -133,7 +142,7 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
       drops.push({ kind: 'drop-table', table })
     }
   }
-  return [...changes, ...alterations, ...indexChanges, ...drops]
+  return [...changes, ...alterations, ...indexChanges, ...constraintChanges, ...constraintDrops, ...drops]
 }
 
 function diffColumn(table: TableRef, live: ColumnModel, declared: ColumnModel): Change[] {

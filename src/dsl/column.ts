@@ -1,5 +1,6 @@
 import type { RawBuilder } from 'kysely'
 import type { IdentityKind } from '../model/model.js'
+import type { ColumnReference, ReferencedTable, ReferenceOptions } from './constraints.js'
 
 /**
  * A column declaration: what `schema/` writes, read both by the migrator
@@ -19,6 +20,8 @@ export interface ColumnSpec {
   readonly primaryKey: boolean
   /** A one-column unique constraint (`<table>_<column>_key`); see `unique(...)` for several columns. */
   readonly unique?: boolean
+  /** A one-column foreign key (`.references(...)`); see `foreignKey(...)` for several columns. */
+  readonly references?: ColumnReference
 }
 
 /**
@@ -72,6 +75,32 @@ export class ColumnBuilder<T extends ColumnTypes> {
    */
   unique(): ColumnBuilder<T> {
     return new ColumnBuilder({ ...this.spec, unique: true })
+  }
+
+  /**
+   * A foreign key on this column, to a column of `target` (a primary key or
+   * unique constraint there), named `<table>_<column>_fkey` as PostgreSQL
+   * names it. By definition, TypeScript checks the referenced column; by name
+   * (a table that refers to itself, or to one declared later), the schema's
+   * loading does.
+   *
+   * @example
+   * account_id: c.bigint().notNull().references(accounts, 'id', { onDelete: 'cascade' })
+   * parent_id: c.bigint().references('categories', 'id')
+   */
+  references<const R extends ReferencedTable>(
+    target: R,
+    column: R extends { readonly columns: infer C } ? keyof C & string : string,
+    options: ReferenceOptions = {},
+  ): ColumnBuilder<T> {
+    const reference: ColumnReference = {
+      references: target,
+      referencedColumns: [column],
+      onDelete: options.onDelete ?? 'no action',
+      onUpdate: options.onUpdate ?? 'no action',
+      name: options.name ?? null,
+    }
+    return new ColumnBuilder({ ...this.spec, references: reference })
   }
 
   /**

@@ -17,6 +17,17 @@ export {
   UniqueBuilder,
   type UniqueSpec,
 } from './indexes.js'
+export {
+  check,
+  type CheckSpec,
+  foreignKey,
+  ForeignKeyBuilder,
+  type ForeignKeySpec,
+  ForeignKeyStart,
+  type ReferencedTable,
+  type ReferenceOptions,
+  type ReferentialAction,
+} from './constraints.js'
 export { c, type IntervalValue, type JsonValue } from './types.js'
 export {
   defineSchema,

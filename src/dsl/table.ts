@@ -1,5 +1,6 @@
 import type { ColumnType } from 'kysely'
 import type { ColumnBuilder, ColumnTypes } from './column.js'
+import type { CheckSpec, ForeignKeyBuilder, ForeignKeySpec } from './constraints.js'
 import type { IndexBuilder, IndexSpec, UniqueBuilder, UniqueSpec } from './indexes.js'
 
 // `any`: a column of any TypeScript types; each is checked where it is used.
@@ -14,6 +15,10 @@ export interface TableOptions<Schema extends string, ColumnName extends string> 
   readonly indexes?: readonly IndexBuilder<ColumnName>[]
   /** Unique constraints over several columns: `unique(...)`; for one column, `.unique()` on it. */
   readonly unique?: readonly UniqueBuilder<ColumnName>[]
+  /** Foreign keys over several columns (or to a table by name): `foreignKey(...).references(...)`. */
+  readonly foreignKeys?: readonly ForeignKeyBuilder<ColumnName>[]
+  /** Check constraints: `check('name', 'sql expression')`. */
+  readonly checks?: readonly CheckSpec[]
   /**
    * A partitioned table: `RANGE (created_at)`, `LIST (region)`, `HASH (id)`, as
    * `pg_get_partkeydef` prints it. Its partitions are not part of the schema.
@@ -33,6 +38,8 @@ export interface TableDefinition<
   readonly primaryKey: readonly string[] | null
   readonly indexes: readonly IndexSpec[]
   readonly unique: readonly UniqueSpec[]
+  readonly foreignKeys: readonly ForeignKeySpec[]
+  readonly checks: readonly CheckSpec[]
   readonly partitionBy: string | null
   /** `file:line` of the `table(...)` call, for error messages; worked out only when read. */
   readonly definedAt: string | null
@@ -74,6 +81,8 @@ export function table<
     primaryKey: options.primaryKey ?? null,
     indexes: (options.indexes ?? []).map((builder) => builder.spec),
     unique: (options.unique ?? []).map((builder) => builder.spec),
+    foreignKeys: (options.foreignKeys ?? []).map((builder) => builder.spec),
+    checks: options.checks ?? [],
     partitionBy: options.partitionBy ?? null,
     get definedAt() {
       if (location === undefined) location = callerLocation(callSite)

@@ -55,23 +55,37 @@ export async function spellDeclaredIndexes(db: Kysely<unknown>, declared: Schema
   }
 }
 
-/** Why the probe could not run at all, where the session is not one that can run it. */
-function probeFailure(error: unknown): unknown {
-  const how = 'each declared index is built on an empty temporary table inside a transaction that is rolled back, so none of your tables is touched'
+/**
+ * Why the probe could not run at all, where the session is not one that can run it.
+ * `what` is what it compares; `how`, how it goes about it.
+ */
+export function probeFailure(
+  error: unknown,
+  what = 'index definitions',
+  how = 'each declared index is built on an empty temporary table inside a transaction that is rolled back, so none of your tables is touched',
+): unknown {
   switch (sqlStateOf(error)) {
     case '25006':
-      return new MigratorError('introspect', 'comparing index definitions needs a session that can create temporary tables, and this one is read-only', {
+      return new MigratorError('introspect', `comparing ${what} needs a session that can create temporary tables, and this one is read-only`, {
         hint: `run it against the primary: ${how}`,
         cause: error,
       })
     case '08P01':
-      return new MigratorError('introspect', `comparing index definitions needs a transaction, which the server or a pooler in between refused: ${(error as Error).message}`, {
+      return new MigratorError('introspect', `comparing ${what} needs a transaction, which the server or a pooler in between refused: ${(error as Error).message}`, {
         hint: `connect directly (DATABASE_URL_DIRECT) or through transaction pooling; PgBouncer's statement pooling refuses transactions. ${how}`,
         cause: error,
       })
     default:
       return error
   }
+}
+
+/** An empty temporary table with `table`'s declared columns, for a probe; returns its oid. */
+export async function createTemporaryCopy(trx: Kysely<unknown>, table: TableModel, name: string): Promise<number> {
+  const columns = table.columns.map((column) => sql`${sql.id(column.name)} ${sql.raw(column.type)}`)
+  await sql`CREATE TEMPORARY TABLE ${sql.id(name)} (${sql.join(columns)})`.execute(trx)
+  const { rows } = await sql<{ oid: number }>`SELECT ${`pg_temp.${name}`}::regclass::oid AS oid`.execute(trx)
+  return Number(rows[0]?.oid)
 }
 
 /** Sentinel that ends the probe's transaction with a rollback. */
@@ -89,10 +103,7 @@ async function probe(
       const oids: number[] = []
       for (const [t, { table, indexes }] of wanted.entries()) {
         const copy = { schema: 'pg_temp', name: `schema_migrate_probe_${t}` }
-        const columns = table.columns.map((column) => sql`${sql.id(column.name)} ${sql.raw(column.type)}`)
-        await sql`CREATE TEMPORARY TABLE ${sql.id(copy.name)} (${sql.join(columns)})`.execute(trx)
-        const { rows } = await sql<{ oid: number }>`SELECT ${`pg_temp.${copy.name}`}::regclass::oid AS oid`.execute(trx)
-        oids.push(Number(rows[0]?.oid))
+        oids.push(await createTemporaryCopy(trx, table, copy.name))
         for (const [i, index] of indexes.entries()) {
           if (index.definition === null) continue
           const name = `${copy.name}_${i}`

@@ -11,6 +11,7 @@ import {
 import { canonicalExpression, defaultModel, sequenceDefaultText, sequenceOfDefault } from '../model/normalize-default.js'
 import type { IndexModel } from '../model/index-model.js'
 import { canonicalType } from '../model/normalize-type.js'
+import { type LiveConstraint, readConstraints } from './constraints.js'
 import { type LiveIndex, readIndexes } from './indexes.js'
 
 /**
@@ -71,7 +72,17 @@ export async function introspect(db: Kysely<unknown>, namespaces: readonly strin
      WHERE n.nspname = ANY(${[...namespaces]})
      ORDER BY n.nspname, c.relname, a.attnum`.execute(db)
 
-  return modelFromCatalog(rows, await defaultSequences(db, rows), await readIndexes(db, { namespaces }))
+  const model = modelFromCatalog(rows, await defaultSequences(db, rows), await readIndexes(db, { namespaces }))
+  return withConstraints(model, await readConstraints(db, { namespaces }))
+}
+
+function withConstraints(model: ReturnType<typeof modelFromCatalog>, constraints: readonly LiveConstraint[]): SchemaModel {
+  const of = new Map<string, LiveConstraint['constraint'][]>()
+  for (const live of constraints) {
+    const key = `${live.schema}.${live.table}`
+    of.set(key, [...(of.get(key) ?? []), live.constraint])
+  }
+  return { ...model, tables: model.tables.map((table) => ({ ...table, constraints: of.get(`${table.schema}.${table.name}`) ?? [] })) }
 }
 
 /**
@@ -97,9 +108,9 @@ async function defaultSequences(db: Kysely<unknown>, rows: readonly CatalogRow[]
   return new Map(found.map((row) => [row.attrdef, { schema: row.schema, name: row.name, owned: row.owned }]))
 }
 
-function modelFromCatalog(rows: readonly CatalogRow[], sequences: DefaultSequences, indexes: readonly LiveIndex[]): SchemaModel {
+function modelFromCatalog(rows: readonly CatalogRow[], sequences: DefaultSequences, indexes: readonly LiveIndex[]): Omit<SchemaModel, 'tables'> & { tables: Omit<TableModel, 'constraints'>[] } {
   const namespaces = new Set<string>()
-  const tables = new Map<string, { table: Omit<TableModel, 'primaryKey' | 'indexes'>; columns: ColumnModel[]; keyed: [number, string][] }>()
+  const tables = new Map<string, { table: Omit<TableModel, 'primaryKey' | 'indexes' | 'constraints'>; columns: ColumnModel[]; keyed: [number, string][] }>()
   for (const row of rows) {
     namespaces.add(row.schema)
     if (row.table === null) continue // a schema with no tables
@@ -131,7 +142,7 @@ function modelFromCatalog(rows: readonly CatalogRow[], sequences: DefaultSequenc
     const key = `${live.schema}.${live.table}`
     indexesOf.set(key, [...(indexesOf.get(key) ?? []), live.index])
   }
-  const models: TableModel[] = [...tables.entries()].map(([key, { table, keyed }]) => ({
+  const models: Omit<TableModel, 'constraints'>[] = [...tables.entries()].map(([key, { table, keyed }]) => ({
     ...table,
     primaryKey: keyed.sort(([a], [b]) => a - b).map(([, name]) => name),
     indexes: indexesOf.get(key) ?? [],

@@ -30,10 +30,12 @@ export function renderMigration(input: EmitInput): string {
     hazards: step.hazards.map((hazard) => hazard.code),
     // Written only when false, so migrations without such steps read as they always have.
     ...(step.transaction ? {} : { transaction: false as const }),
+    ...(step.ownTransaction ? { ownTransaction: true as const } : {}),
     sql: step.sql,
   }))
   const down = downStatements(input.steps.map((step) => step.change))
   const transactional = runsInTransaction(steps)
+  const validates = steps.some((step) => step.ownTransaction === true)
 
   const project = new Project({
     useInMemoryFileSystem: true,
@@ -75,7 +77,7 @@ export function renderMigration(input: EmitInput): string {
       isExported: true,
       declarationKind: VariableDeclarationKind.Const,
       docs: [
-        "Runs outside a transaction: PostgreSQL refuses `CONCURRENTLY` inside one. Kysely's `Migrator` reads this (`transactionMode: 'per-migration'`).",
+        `Runs outside a transaction: ${validates ? 'a constraint is validated in a transaction of its own, and ' : ''}PostgreSQL refuses \`CONCURRENTLY\` inside one. Kysely's \`Migrator\` reads this (\`transactionMode: 'per-migration'\`).`,
       ],
       declarations: [{ name: 'config', initializer: '{ transaction: false }' }],
     })
@@ -86,7 +88,7 @@ export function renderMigration(input: EmitInput): string {
     docs: [
       transactional
         ? 'What `schema:apply` runs, in order, one statement per step, in one transaction.'
-        : 'What `schema:apply` runs, in order, one statement per step: each `transaction: false` step on its own, the steps between them in a transaction each, recording progress after each, so a re-run continues where one stopped.',
+        : `What \`schema:apply\` runs, in order, one statement per step: each \`transaction: false\` step on its own, ${validates ? 'each `ownTransaction: true` step in a transaction of its own, ' : ''}the steps between them in a transaction each, recording progress after each, so a re-run continues where one stopped.`,
     ],
     declarations: [{ name: 'steps', initializer: (writer) => writeSteps(writer, steps) }],
   })
@@ -111,7 +113,7 @@ export function renderMigration(input: EmitInput): string {
       ...(transactional
         ? []
         : [
-            `if (db.isTransaction) throw new Error(${literal(`${input.name} cannot run inside a transaction (it builds indexes CONCURRENTLY): give Kysely's Migrator transactionMode: 'per-migration', which honours \`config\`, or disableTransactions: true`)})`,
+            `if (db.isTransaction) throw new Error(${literal(`${input.name} cannot run inside a transaction (${validates ? 'it validates constraints in transactions of their own, or builds indexes CONCURRENTLY' : 'it builds indexes CONCURRENTLY'}): give Kysely's Migrator transactionMode: 'per-migration', which honours \`config\`, or disableTransactions: true`)})`,
           ]),
       'for (const step of steps) await sql.raw(step.sql).execute(db)',
     ],
@@ -151,7 +153,8 @@ function slugOf(steps: readonly Step[]): string {
   let lastChange: Change | null = null
   for (const step of steps) {
     // A change of several steps (an index built, then attached) names itself once; a new table's indexes are part of creating it.
-    if (step.change === lastChange || (step.change.kind === 'create-index' && step.change.newTable)) continue
+    const partOfNewTable = (step.change.kind === 'create-index' || step.change.kind === 'add-constraint') && step.change.newTable
+    if (step.change === lastChange || partOfNewTable) continue
     lastChange = step.change
     const [verb, table, object] = slugParts(step.change)
     if (table !== lastTable) words.push(table)
@@ -198,6 +201,14 @@ function slugParts(change: Change): [verb: string, table: string, object: string
       return ['rebuild_index', change.table.name, withoutTablePrefix(change.to.name, change.table.name)]
     case 'drop-index':
       return ['drop_index', change.table.name, withoutTablePrefix(change.index.name, change.table.name)]
+    case 'add-constraint':
+      return ['add_constraint', change.table.name, withoutTablePrefix(change.constraint.name, change.table.name)]
+    case 'validate-constraint':
+      return ['validate', change.table.name, withoutTablePrefix(change.constraint.name, change.table.name)]
+    case 'replace-constraint':
+      return ['replace_constraint', change.table.name, withoutTablePrefix(change.to.name, change.table.name)]
+    case 'drop-constraint':
+      return ['drop_constraint', change.table.name, withoutTablePrefix(change.constraint.name, change.table.name)]
   }
 }
 
@@ -222,6 +233,9 @@ function downStatements(changes: readonly Change[]): string[] | null {
         break
       case 'add-column':
         statements.push(dropColumnSql(change.table, change.column.name))
+        break
+      case 'add-constraint':
+        if (change !== later) statements.push(dropConstraintSql(change.table, change.constraint.name))
         break
       case 'create-index':
         // Only the last step of a multi-step change is undone here: one drop undoes the whole index.
@@ -252,7 +266,7 @@ function header(input: EmitInput, steps: readonly MigrationStep[]): string {
     'Steps:',
     ...steps.map(
       (step, i) =>
-        `  ${i + 1}. ${step.kind} ${step.subject} (lock: ${step.lock}; hazards: ${step.hazards.length === 0 ? 'none' : step.hazards.join(', ')}${step.transaction === false ? '; outside a transaction' : ''})`,
+        `  ${i + 1}. ${step.kind} ${step.subject} (lock: ${step.lock}; hazards: ${step.hazards.length === 0 ? 'none' : step.hazards.join(', ')}${step.transaction === false ? '; outside a transaction' : ''}${step.ownTransaction ? '; in a transaction of its own' : ''})`,
     ),
   ]
   return `/*\n${lines.map((line) => ` *${line ? ` ${line.replaceAll('*/', '* /')}` : ''}`).join('\n')}\n */\n`
@@ -269,6 +283,7 @@ function writeSteps(writer: Parameters<WriterFunction>[0], steps: readonly Migra
         writer.writeLine(`lock: ${literal(step.lock)},`)
         writer.writeLine(`hazards: ${arrayOf(step.hazards)},`)
         if (step.transaction === false) writer.writeLine('transaction: false,')
+        if (step.ownTransaction === true) writer.writeLine('ownTransaction: true,')
         writer.writeLine(`sql: ${templateLiteral(step.sql)},`)
       })
       writer.write('},').newLine()

@@ -16,6 +16,11 @@ export interface MigrationStep {
   readonly hazards: readonly HazardCode[]
   /** `false`: PostgreSQL refuses it inside a transaction block (`CONCURRENTLY`); absent means true. */
   readonly transaction?: boolean
+  /**
+   * `true`: runs in a transaction with no other step (`VALIDATE CONSTRAINT`,
+   * so its scan never holds the lock an earlier step took); absent means false.
+   */
+  readonly ownTransaction?: boolean
   /** Exactly one statement. */
   readonly sql: string
 }
@@ -24,8 +29,8 @@ export interface MigrationStep {
  * Whether a migration runs in one transaction (every step can), or step by
  * step with its progress recorded (`export const config = { transaction: false }`).
  */
-export function runsInTransaction(steps: readonly Pick<MigrationStep, 'transaction'>[]): boolean {
-  return steps.every((step) => step.transaction !== false)
+export function runsInTransaction(steps: readonly Pick<MigrationStep, 'transaction' | 'ownTransaction'>[]): boolean {
+  return steps.every((step) => step.transaction !== false && step.ownTransaction !== true)
 }
 
 /** A migration as another one refers to it. */
@@ -54,10 +59,12 @@ export interface GeneratedMigration {
 /**
  * The checksum covers the statements and their order, not the file's bytes:
  * reformatting a file or editing a comment does not change what runs, while
- * any edit to a statement does.
+ * any edit to a statement does. A step's `ownTransaction` counts too (taking
+ * it out would validate a constraint under the lock that added it); it joins
+ * the text only where set, so the checksums of files without it are unchanged.
  */
-export function checksumOf(steps: readonly { readonly sql: string }[]): string {
+export function checksumOf(steps: readonly Pick<MigrationStep, 'sql' | 'ownTransaction'>[]): string {
   return `sha256:${createHash('sha256')
-    .update(JSON.stringify(steps.map((step) => step.sql)))
+    .update(JSON.stringify(steps.map((step) => (step.ownTransaction === true ? { sql: step.sql, ownTransaction: true } : step.sql))))
     .digest('hex')}`
 }

@@ -1,6 +1,7 @@
 import type { ColumnSpec, SqlExpression } from '../dsl/column.js'
 import type { SchemaDefinition, TableDefinition } from '../dsl/table.js'
 import { MigratorError, TypeSpecError } from '../errors.js'
+import { constraintsFromDefinition, type DeclaredTables, uniqueKeysOf } from './constraint-model.js'
 import { indexesFromDefinition } from './index-model.js'
 import { compileOffline } from './compile-sql.js'
 import {
@@ -37,11 +38,21 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
   const seen = new Map<string, TableDefinition>()
   // Index names share a namespace with tables: each PostgreSQL schema's relation names, tables first.
   const relationNames = new Map<string, Set<string>>()
+  // Foreign key names PostgreSQL derives are numbered on a clash with any constraint in the schema.
+  const constraintNames = new Map<string, Set<string>>()
+  const byKey = new Map<string, TableDefinition>()
   for (const declared of definition.tables) {
     if (declared?.kind !== 'table-definition') continue
     const names = relationNames.get(declared.schema) ?? new Set<string>()
     names.add(declared.name).add(`${declared.name}_pkey`)
     relationNames.set(declared.schema, names)
+    constraintNames.set(declared.schema, new Set([...(constraintNames.get(declared.schema) ?? []), `${declared.name}_pkey`]))
+    if (!byKey.has(tableKey(declared))) byKey.set(tableKey(declared), declared)
+  }
+  const uniqueKeys = new Map<TableDefinition, Set<string>>()
+  const declaredTables: DeclaredTables = {
+    byKey,
+    uniqueKeys: (table) => uniqueKeys.get(table) ?? uniqueKeys.set(table, uniqueKeysOf(table)).get(table) ?? new Set(),
   }
 
   for (const [index, declared] of definition.tables.entries()) {
@@ -61,7 +72,9 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
       continue
     }
     seen.set(key, declared)
-    tables.push(tableModel(declared, relationNames.get(declared.schema) ?? new Set(), where, problems))
+    const table = tableModel(declared, relationNames.get(declared.schema) ?? new Set(), where, problems)
+    const constraints = constraintsFromDefinition(declared, declaredTables, constraintNames.get(declared.schema) ?? new Set(), where, problems)
+    tables.push({ ...table, constraints })
   }
 
   if (problems.length > 0) {
@@ -73,7 +86,7 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
   return { namespaces: [...new Set(sorted.map((t) => t.schema))].sort(compareText), tables: sorted }
 }
 
-function tableModel(declared: TableDefinition, relationNames: Set<string>, where: () => string, problems: string[]): TableModel {
+function tableModel(declared: TableDefinition, relationNames: Set<string>, where: () => string, problems: string[]): Omit<TableModel, 'constraints'> {
   const columns: ColumnModel[] = []
   const primaryKey: string[] = []
   const names = Object.keys(declared.columns)

@@ -25,6 +25,10 @@ export function schemaHash(model: SchemaModel): string {
     ...(table.indexes.length === 0
       ? {}
       : { indexes: table.indexes.map((index) => [index.name, index.unique, index.constraint, index.definition]) }),
+    // Likewise foreign keys and checks, as declared (without what a probe or the catalog adds).
+    ...(table.constraints.length === 0
+      ? {}
+      : { constraints: table.constraints.map((k) => (k.kind === 'check' ? [k.name, k.kind, k.sql] : [k.name, k.kind, k.columns, k.references, k.onDelete, k.onUpdate])) }),
   }))
   return `sha256:${createHash('sha256').update(JSON.stringify(canonical)).digest('hex')}`
 }

@@ -8,6 +8,7 @@
  * PostgreSQL would not see.
  */
 
+import type { ConstraintModel } from './constraint-model.js'
 import type { IndexModel } from './index-model.js'
 
 /** A column default, kept both as written and in canonical form. */
@@ -70,6 +71,8 @@ export interface TableModel {
   readonly primaryKey: readonly string[]
   /** Indexes and unique constraints, sorted by name; the primary key's index is not among them. */
   readonly indexes: readonly IndexModel[]
+  /** Foreign keys and check constraints, sorted by name (primary keys and unique constraints are elsewhere). */
+  readonly constraints: readonly ConstraintModel[]
   /** `null` for a plain table. */
   readonly partitionBy: Partitioning | null
 }

@@ -9,6 +9,8 @@
 /** Each code with what it means, in one line. */
 export const HAZARDS = {
   'column-type-change': 'changes a column type: may rewrite the table under ACCESS EXCLUSIVE, and fails if a value does not convert',
+  // No longer raised: NOT NULL is planned as a validated check first (PostgreSQL 12+), which scans without blocking writes.
+  // Kept so that scripts passing --allow set-not-null keep working.
   'set-not-null': 'adds NOT NULL: scans the whole table under ACCESS EXCLUSIVE, and fails if any row holds NULL',
   'drop-not-null': 'drops NOT NULL: the column starts accepting NULL, which code reading it may not expect',
   'default-change': 'changes a column default: rows inserted without the column get a different value',
@@ -25,6 +27,9 @@ export const HAZARDS = {
     'the database and schema/ disagree on whether or how the table is partitioned: not planned automatically; repartitioning means moving every row',
   'primary-key-change': 'changes a primary key: not planned automatically; it rebuilds an index and may break foreign keys',
   'drop-index': 'the database has an index or unique constraint that schema/ lacks: queries using it slow down, and a unique one stops rejecting duplicates',
+  'constraint-change':
+    'changes a foreign key or check constraint: it is dropped and added again NOT VALID in one transaction, then validated; rows that break the new definition fail the validation, which leaves it NOT VALID',
+  'drop-constraint': 'the database has a foreign key or check constraint that schema/ lacks: dropping it lets rows that break it in',
 } as const satisfies Record<string, string>
 
 export type HazardCode = keyof typeof HAZARDS

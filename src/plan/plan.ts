@@ -1,11 +1,13 @@
 import { generation } from '../diff/describe.js'
 import type { Change, TableRef } from '../diff/diff.js'
+import { type ConstraintChange, isConstraintChange } from '../diff/constraints.js'
 import { type IndexChange, isIndexChange } from '../diff/indexes.js'
 import type { DatabaseFacts, FactsQuestion } from '../introspect/probe.js'
 import { functionsCalledIn } from '../introspect/probe.js'
 import { displayTableName, SEQUENCE_DEFAULT, tableKey } from '../model/model.js'
 import { type AllowanceUse, type AllowEntry, entriesAllowing } from './allowance.js'
 import { type Hazard, type HazardCode, HAZARDS } from './hazards.js'
+import { constraintDrafts, setNotNullDrafts } from './constraints.js'
 import { indexDrafts } from './indexes.js'
 import * as render from './render-sql.js'
 
@@ -17,10 +19,13 @@ import * as render from './render-sql.js'
 
 /**
  * The strongest table lock a step takes. ACCESS EXCLUSIVE blocks even readers
- * while held or queued; SHARE UPDATE EXCLUSIVE (concurrent index builds and
- * drops, index renames) lets reads and writes go on.
+ * while held or queued; SHARE ROW EXCLUSIVE (adding a foreign key, on both
+ * tables) blocks writes but not reads; SHARE UPDATE EXCLUSIVE (concurrent
+ * index builds and drops, index renames, validating a constraint) and ROW
+ * SHARE (what validating a foreign key takes on the table it references)
+ * let reads and writes go on.
  */
-export type LockLevel = 'none' | 'SHARE UPDATE EXCLUSIVE' | 'ACCESS EXCLUSIVE'
+export type LockLevel = 'none' | 'ROW SHARE' | 'SHARE UPDATE EXCLUSIVE' | 'SHARE ROW EXCLUSIVE' | 'ACCESS EXCLUSIVE'
 
 export interface Timeouts {
   /** PostgreSQL interval text, e.g. `5s`; how long a step may wait for its lock. */
@@ -44,6 +49,16 @@ export interface Step {
    * on its own, with session-level timeouts, and records it once it is done.
    */
   readonly transaction: boolean
+  /**
+   * Runs in a transaction with no other step, committed before the next one
+   * starts (`VALIDATE CONSTRAINT`): its scan then holds only its own weak
+   * lock, never the stronger one an earlier step of the migration took.
+   */
+  readonly ownTransaction: boolean
+  /** The lock it takes on a second table: a foreign key's on the table it references. */
+  readonly alsoLocks?: { readonly table: string; readonly lock: LockLevel }
+  /** What the plan advises without holding the step back (an index a foreign key lacks). */
+  readonly warnings?: readonly string[]
 }
 
 export interface HeldBack {
@@ -96,7 +111,13 @@ export function planChanges(changes: readonly Change[], options: PlanOptions): P
   for (const change of changes) {
     const subject = subjectOf(change)
     // Most changes take one statement; an index built concurrently and swapped in takes several.
-    const drafts = isIndexChange(change) ? indexDrafts(change, subject) : [draftStep(change, options.facts)]
+    const drafts = isIndexChange(change)
+      ? indexDrafts(change, subject)
+      : isConstraintChange(change)
+        ? constraintDrafts(change, subject)
+        : change.kind === 'alter-column-nullability' && !change.nullable
+          ? setNotNullDrafts(change.table, change.column)
+          : [draftStep(change, options.facts)]
     const hazards = drafts.flatMap((draft) => draft.hazards)
     const statements = drafts.map((draft) => draft.sql)
     const codes = [...new Set(hazards.map((h) => h.code))]
@@ -122,6 +143,9 @@ export function planChanges(changes: readonly Change[], options: PlanOptions): P
         timeouts: options.timeouts,
         hazards: draft.hazards,
         transaction: draft.transaction ?? true,
+        ownTransaction: draft.ownTransaction ?? false,
+        ...(draft.alsoLocks ? { alsoLocks: draft.alsoLocks } : {}),
+        ...(draft.warnings && draft.warnings.length > 0 ? { warnings: draft.warnings } : {}),
       })
     }
   }
@@ -141,9 +165,13 @@ export interface Draft {
   readonly hazards: Hazard[]
   /** `false`: cannot run inside a transaction block (see `Step.transaction`). */
   readonly transaction?: boolean
+  /** `true`: in a transaction of its own (see `Step.ownTransaction`). */
+  readonly ownTransaction?: boolean
+  readonly alsoLocks?: Step['alsoLocks']
+  readonly warnings?: readonly string[]
 }
 
-function draftStep(change: Exclude<Change, IndexChange>, facts: DatabaseFacts): Draft {
+function draftStep(change: Exclude<Change, IndexChange | ConstraintChange>, facts: DatabaseFacts): Draft {
   const subject = subjectOf(change)
   const hazard = (code: HazardCode, detail = ''): Hazard => ({
     code,
@@ -259,7 +287,12 @@ export function subjectOf(change: Change): string {
     case 'drop-index':
       return `${displayTableName(change.table)}.${change.index.name}`
     case 'replace-index':
+    case 'replace-constraint':
       return `${displayTableName(change.table)}.${change.to.name}`
+    case 'add-constraint':
+    case 'validate-constraint':
+    case 'drop-constraint':
+      return `${displayTableName(change.table)}.${change.constraint.name}`
     case 'alter-column-type':
     case 'alter-column-nullability':
     case 'alter-column-default':

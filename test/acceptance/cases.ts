@@ -208,18 +208,25 @@ export const CASES: readonly AcceptanceCase[] = [
     heldBack: ['volatile-default t.token'],
   },
   {
-    name: 'nullability and default changes are held back',
+    name: 'dropping NOT NULL and changing a default are held back; NOT NULL is not (it is added without a long lock)',
     before: `CREATE TABLE t (id integer PRIMARY KEY, a text, b text NOT NULL, s text DEFAULT 'old');`,
     schema: small({ a: c.text().notNull(), b: c.text(), s: c.text().default('new') }),
-    steps: [],
-    heldBack: ['set-not-null t.a', 'drop-not-null t.b', 'default-change t.s'],
+    steps: ['alter-column-nullability t.a', 'alter-column-nullability t.a', 'alter-column-nullability t.a', 'alter-column-nullability t.a'],
+    heldBack: ['drop-not-null t.b', 'default-change t.s'],
   },
   {
     name: 'allowed nullability and default changes are planned',
     before: `CREATE TABLE t (id integer PRIMARY KEY, a text, b text NOT NULL, s text DEFAULT 'old');`,
     schema: small({ a: c.text().notNull(), b: c.text(), s: c.text().default('new') }),
-    allow: ['set-not-null', 'drop-not-null', 'default-change'],
-    steps: ['alter-column-nullability t.a', 'alter-column-nullability t.b', 'alter-column-default t.s'],
+    allow: ['drop-not-null', 'default-change'],
+    steps: [
+      'alter-column-nullability t.a',
+      'alter-column-nullability t.a',
+      'alter-column-nullability t.a',
+      'alter-column-nullability t.a',
+      'alter-column-nullability t.b',
+      'alter-column-default t.s',
+    ],
   },
   {
     name: 'tables and columns the schema lacks are held back, not dropped',
@@ -241,8 +248,8 @@ export const CASES: readonly AcceptanceCase[] = [
     schema: defineSchema(
       table('t', { id: c.integer().notNull(), n: c.integer().generatedAlwaysAsIdentity() }, { primaryKey: ['n'] }),
     ),
-    allow: ['identity-change', 'primary-key-change', 'set-not-null'],
-    steps: ['alter-column-nullability t.n'],
+    allow: ['identity-change', 'primary-key-change'],
+    steps: ['alter-column-nullability t.n', 'alter-column-nullability t.n', 'alter-column-nullability t.n', 'alter-column-nullability t.n'],
     heldBack: ['identity-change t.n', 'primary-key-change t'],
   },
   {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { applyMigrations } from '../../src/apply/apply.js'
+import { type ApplyEvent, applyMigrations } from '../../src/apply/apply.js'
 import { loadMigrations } from '../../src/migrations/files.js'
 import { generateMigration } from '../../src/migrations/generate.js'
 import type { SchemaModel } from '../../src/model/model.js'
@@ -21,6 +21,11 @@ export async function planFor(db: Kysely<unknown>, declared: SchemaModel, allow:
  */
 export async function writeAndApply(db: Kysely<unknown>, declared: SchemaModel, plan: Plan, dir: string): Promise<void> {
   await generateMigration({ plan, declared, files: await loadMigrations(dir), pending: [], dir, dryRun: false })
+  await applyPending(db, declared, dir)
+}
+
+/** Applies what is pending in `dir` with the production executor and its post-apply assertion. */
+export async function applyPending(db: Kysely<unknown>, declared: SchemaModel, dir: string, onEvent: (event: ApplyEvent) => void = () => {}): Promise<void> {
   await applyMigrations({
     db,
     declared,
@@ -30,6 +35,6 @@ export async function writeAndApply(db: Kysely<unknown>, declared: SchemaModel, 
     lockWaitMs: 5_000,
     signal: new AbortController().signal,
     cancel: async () => {},
-    onEvent: () => {},
+    onEvent,
   })
 }
