@@ -28,6 +28,8 @@ export type StepTarget =
   | { readonly kind: 'locks-table'; readonly table: TableName }
   /** `ALTER TABLE "s"."t" ADD CONSTRAINT "c" ...`: locks the table; skipped if the constraint exists. */
   | { readonly kind: 'adds-constraint'; readonly table: TableName; readonly constraint: string }
+  /** `CREATE TYPE "s"."e" AS ENUM (...)`: nothing to lock; skipped if an enum of that name exists (PostgreSQL has no IF NOT EXISTS for it). */
+  | { readonly kind: 'creates-enum'; readonly type: TableName }
   /** `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS "i" ON "s"."t" ...`: an index on table `t` in schema `s`. */
   | { readonly kind: 'builds-index'; readonly table: TableName; readonly index: string }
 
@@ -39,6 +41,7 @@ const tableFrom = (match: RegExpExecArray): TableName => ({ schema: unquote(matc
 
 const SHAPES: readonly [RegExp, (match: RegExpExecArray) => StepTarget][] = [
   [new RegExp(`^CREATE TABLE IF NOT EXISTS ${QUALIFIED} `), (m) => ({ kind: 'creates-table', table: tableFrom(m) })],
+  [new RegExp(`^CREATE TYPE ${QUALIFIED} AS ENUM \\(`), (m) => ({ kind: 'creates-enum', type: tableFrom(m) })],
   [new RegExp(`^CREATE SCHEMA IF NOT EXISTS ${QUOTED}$`), (m) => ({ kind: 'creates-schema', schema: unquote(m[1] ?? '') })],
   [
     new RegExp(`^ALTER TABLE ${QUALIFIED} ADD CONSTRAINT ${QUOTED} `),

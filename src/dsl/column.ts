@@ -1,5 +1,6 @@
 import type { RawBuilder } from 'kysely'
 import type { IdentityKind } from '../model/model.js'
+import type { EnumDefinition } from './enums.js'
 
 /**
  * A column declaration: what `schema/` writes, read both by the migrator
@@ -19,6 +20,8 @@ export interface ColumnSpec {
   readonly primaryKey: boolean
   /** A one-column unique constraint (`<table>_<column>_key`); see `unique(...)` for several columns. */
   readonly unique?: boolean
+  /** The enum declared with `enumType(...)` that the column (or, for an array, each element) holds. */
+  readonly enum?: EnumDefinition
 }
 
 /**

@@ -17,6 +17,7 @@ export {
   UniqueBuilder,
   type UniqueSpec,
 } from './indexes.js'
+export { type EnumDefinition, type EnumLabel, enumType } from './enums.js'
 export { c, type IntervalValue, type JsonValue } from './types.js'
 export {
   defineSchema,

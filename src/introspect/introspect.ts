@@ -11,6 +11,7 @@ import {
 import { canonicalExpression, defaultModel, sequenceDefaultText, sequenceOfDefault } from '../model/normalize-default.js'
 import type { IndexModel } from '../model/index-model.js'
 import { canonicalType } from '../model/normalize-type.js'
+import { readEnums } from './enums.js'
 import { type LiveIndex, readIndexes } from './indexes.js'
 
 /**
@@ -45,7 +46,7 @@ type DefaultSequences = ReadonlyMap<string, { readonly schema: string; readonly 
 /**
  * Every ordinary and partitioned table in `namespaces` (partitions are part
  * of their parent), with its columns, primary key and indexes (a second
- * round trip, `indexes.ts`). The model's
+ * round trip, `indexes.ts`) and enum types (a third, `enums.ts`). The model's
  * `namespaces` lists those of `namespaces` that exist.
  */
 export async function introspect(db: Kysely<unknown>, namespaces: readonly string[]): Promise<SchemaModel> {
@@ -71,7 +72,8 @@ export async function introspect(db: Kysely<unknown>, namespaces: readonly strin
      WHERE n.nspname = ANY(${[...namespaces]})
      ORDER BY n.nspname, c.relname, a.attnum`.execute(db)
 
-  return modelFromCatalog(rows, await defaultSequences(db, rows), await readIndexes(db, { namespaces }))
+  const model = modelFromCatalog(rows, await defaultSequences(db, rows), await readIndexes(db, { namespaces }))
+  return { ...model, enums: await readEnums(db, model.namespaces) }
 }
 
 /**
@@ -97,7 +99,7 @@ async function defaultSequences(db: Kysely<unknown>, rows: readonly CatalogRow[]
   return new Map(found.map((row) => [row.attrdef, { schema: row.schema, name: row.name, owned: row.owned }]))
 }
 
-function modelFromCatalog(rows: readonly CatalogRow[], sequences: DefaultSequences, indexes: readonly LiveIndex[]): SchemaModel {
+function modelFromCatalog(rows: readonly CatalogRow[], sequences: DefaultSequences, indexes: readonly LiveIndex[]): Omit<SchemaModel, 'enums'> {
   const namespaces = new Set<string>()
   const tables = new Map<string, { table: Omit<TableModel, 'primaryKey' | 'indexes'>; columns: ColumnModel[]; keyed: [number, string][] }>()
   for (const row of rows) {

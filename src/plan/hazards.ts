@@ -25,6 +25,11 @@ export const HAZARDS = {
     'the database and schema/ disagree on whether or how the table is partitioned: not planned automatically; repartitioning means moving every row',
   'primary-key-change': 'changes a primary key: not planned automatically; it rebuilds an index and may break foreign keys',
   'drop-index': 'the database has an index or unique constraint that schema/ lacks: queries using it slow down, and a unique one stops rejecting duplicates',
+  'enum-label-removed':
+    'the database enum has labels schema/ lacks (removed or renamed): PostgreSQL cannot drop a label in place, so it is not planned automatically',
+  'enum-label-reordered':
+    'schema/ lists the enum labels in another order than the database: PostgreSQL cannot move a label, and the order is what comparisons and ORDER BY use; not planned automatically',
+  'drop-enum': 'the database has an enum type that schema/ lacks and no declared column uses: dropping it breaks queries, functions and columns outside schema/ that name it',
 } as const satisfies Record<string, string>
 
 export type HazardCode = keyof typeof HAZARDS

@@ -1,11 +1,13 @@
 import { generation } from '../diff/describe.js'
 import type { Change, TableRef } from '../diff/diff.js'
+import { type EnumChange, isEnumChange } from '../diff/enums.js'
 import { type IndexChange, isIndexChange } from '../diff/indexes.js'
 import type { DatabaseFacts, FactsQuestion } from '../introspect/probe.js'
 import { functionsCalledIn } from '../introspect/probe.js'
 import { displayTableName, SEQUENCE_DEFAULT, tableKey } from '../model/model.js'
 import { type AllowanceUse, type AllowEntry, entriesAllowing } from './allowance.js'
 import { type Hazard, type HazardCode, HAZARDS } from './hazards.js'
+import { defaultToKeep, enumDrafts } from './enums.js'
 import { indexDrafts } from './indexes.js'
 import * as render from './render-sql.js'
 
@@ -96,7 +98,7 @@ export function planChanges(changes: readonly Change[], options: PlanOptions): P
   for (const change of changes) {
     const subject = subjectOf(change)
     // Most changes take one statement; an index built concurrently and swapped in takes several.
-    const drafts = isIndexChange(change) ? indexDrafts(change, subject) : [draftStep(change, options.facts)]
+    const drafts = isIndexChange(change) ? indexDrafts(change, subject) : isEnumChange(change) ? enumDrafts(change, subject) : [draftStep(change, options.facts)]
     const hazards = drafts.flatMap((draft) => draft.hazards)
     const statements = drafts.map((draft) => draft.sql)
     const codes = [...new Set(hazards.map((h) => h.code))]
@@ -143,7 +145,7 @@ export interface Draft {
   readonly transaction?: boolean
 }
 
-function draftStep(change: Exclude<Change, IndexChange>, facts: DatabaseFacts): Draft {
+function draftStep(change: Exclude<Change, IndexChange | EnumChange>, facts: DatabaseFacts): Draft {
   const subject = subjectOf(change)
   const hazard = (code: HazardCode, detail = ''): Hazard => ({
     code,
@@ -178,7 +180,7 @@ function draftStep(change: Exclude<Change, IndexChange>, facts: DatabaseFacts): 
     }
     case 'alter-column-type':
       return {
-        sql: render.alterColumnTypeSql(change.table, change.column, change.to),
+        sql: render.alterColumnTypeSql(change.table, change.column, change.to, defaultToKeep(change)),
         lock: 'ACCESS EXCLUSIVE',
         hazards: [hazard('column-type-change', ` (${change.from} → ${change.to})`)],
       }
@@ -252,6 +254,11 @@ export function subjectOf(change: Change): string {
     case 'alter-primary-key':
     case 'alter-partitioning':
       return displayTableName(change.table)
+    case 'create-enum':
+    case 'add-enum-value':
+    case 'alter-enum-labels':
+    case 'drop-enum':
+      return displayTableName(change.enum)
     case 'add-column':
     case 'drop-column':
       return `${displayTableName(change.table)}.${change.column.name}`
