@@ -7,7 +7,8 @@ import { createEnumSql } from '../plan/enums.js'
  * The enum types of some namespaces, with their labels in `enumsortorder`
  * (the order PostgreSQL sorts and compares values by, which `ADD VALUE
  * BEFORE/AFTER` may have made differ from creation order), in one round trip.
- * An enum with no labels is read too (`CREATE TYPE e AS ENUM ()`).
+ * An enum with no labels is read too (`CREATE TYPE e AS ENUM ()`); one an
+ * extension owns is left out, as the extension's to manage.
  */
 export async function readEnums(db: Kysely<unknown>, namespaces: readonly string[]): Promise<EnumModel[]> {
   const { rows } = await sql<{ schema: string; name: string; printed: string; labels: string[] | null }>`
@@ -19,6 +20,8 @@ export async function readEnums(db: Kysely<unknown>, namespaces: readonly string
       JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
       LEFT JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid
      WHERE t.typtype = 'e' AND n.nspname = ANY(${[...namespaces]})
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x
+                        WHERE x.classid = 'pg_catalog.pg_type'::regclass AND x.objid = t.oid AND x.deptype = 'e')
      GROUP BY n.nspname, t.typname, t.oid`.execute(db)
   return sortEnums(rows.map((row) => ({ schema: row.schema, name: row.name, labels: parseLabels(row.labels), printed: row.printed })))
 }

@@ -28,7 +28,10 @@ declare const db: Kysely<Database>
 export async function labelsAreTheValues(row: Selectable<Database['calls']>) {
   const status: 'queued' | 'ringing' | 'done' = row.status
   const previous: EnumLabel<typeof callStatus> | null = row.previous
-  const history: EnumLabel<typeof callStatus>[] = row.history
+  // node-postgres returns an array of an enum as its text, '{queued,done}'.
+  const history: string = row.history
+  // @ts-expect-error: not as an array
+  const historyArray: EnumLabel<typeof callStatus>[] = row.history
   // @ts-expect-error: a nullable enum column is not a plain label
   const notNullable: EnumLabel<typeof callStatus> = row.previous
   await db.insertInto('calls').values({ id: 1, status: 'ringing', history: ['queued', 'done'] }).execute()
@@ -42,7 +45,7 @@ export async function labelsAreTheValues(row: Selectable<Database['calls']>) {
   // @ts-expect-error: nor in a where clause
   await db.selectFrom('calls').selectAll().where('status', '=', 'busy').execute()
   const insert: Insertable<Database['calls']> = { id: 4 }
-  return { status, previous, history, notNullable, insert }
+  return { status, previous, history, historyArray, notNullable, insert }
 }
 
 export async function anEnumInAnotherSchema() {
