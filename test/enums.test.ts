@@ -2,17 +2,18 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
-import { applyMigrations, SchemaMismatchError } from '../src/apply/apply.js'
+import { SchemaMismatchError } from '../src/apply/apply.js'
 import { c, defineSchema, enumType, table } from '../src/dsl/index.js'
 import { MigratorError } from '../src/errors.js'
 import { loadMigrations } from '../src/migrations/files.js'
 import { generateMigration } from '../src/migrations/generate.js'
 import { HISTORY_SCHEMA } from '../src/migrations/history.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
+import type { SchemaModel } from '../src/model/model.js'
 import { casesOn } from './support/cases.js'
 import { REPO, runCli } from './support/cli.js'
 import { createDatabase, withTestDatabase } from './support/database.js'
-import { planFor, TEST_TIMEOUTS, writeAndApply } from './support/pipeline.js'
+import { applyPending, planFor, writeAndApply } from './support/pipeline.js'
 import { useScratchDir } from './support/scratch.js'
 import { enabledTargets } from './support/targets.js'
 
@@ -25,21 +26,8 @@ import { enabledTargets } from './support/targets.js'
 
 const scratch = useScratchDir('enums')
 
-const applyAll = async (db: Parameters<typeof planFor>[0], declared: ReturnType<typeof modelFromDefinition>, dir: string) =>
-  applyMigrations({
-    db,
-    declared,
-    migrations: await loadMigrations(dir),
-    timeouts: TEST_TIMEOUTS,
-    lockRetries: 0,
-    lockWaitMs: 5_000,
-    signal: new AbortController().signal,
-    cancel: async () => {},
-    onEvent: () => {},
-  })
-
 /** The three versions of a schema: an enum, then a label added, then that label used as a default and in an expression. */
-function versions() {
+function versions(): [first: SchemaModel, grown: SchemaModel, using: SchemaModel] {
   const first = enumType('call_status', ['queued', 'done'])
   const grown = enumType('call_status', ['queued', 'ringing', 'done'])
   const calls = (status: typeof first | typeof grown, defaultLabel: 'queued' | 'ringing', expression: boolean) =>
@@ -50,13 +38,13 @@ function versions() {
         ...(expression ? { is_ringing: c.boolean().generatedAlwaysAs("status = 'ringing'") } : {}),
       }),
     )
-  return [calls(first, 'queued', false), calls(grown, 'queued', false), calls(grown, 'ringing', true)].map(modelFromDefinition)
+  return [modelFromDefinition(calls(first, 'queued', false)), modelFromDefinition(calls(grown, 'queued', false)), modelFromDefinition(calls(grown, 'ringing', true))]
 }
 
 describe.each(enabledTargets())('enums on %s', (target) => {
   casesOn(target)('a label added by one migration is used by the next (a default, an expression), both pending and applied in one run', async () => {
     const dir = await mkdtemp(path.join(scratch(), `${target}-later-`))
-    const [first, grown, using] = versions() as [ReturnType<typeof modelFromDefinition>, ReturnType<typeof modelFromDefinition>, ReturnType<typeof modelFromDefinition>]
+    const [first, grown, using] = versions()
     await withTestDatabase(target, async ({ db, exec }) => {
       // Written one at a time, as a developer does against a local database.
       await writeAndApply(db, first, await planFor(db, first), dir)
@@ -71,7 +59,7 @@ describe.each(enabledTargets())('enums on %s', (target) => {
 
       // Production: an empty database gets all three in one run, the label committed before the migrations using it.
       await exec(`DROP SCHEMA ${HISTORY_SCHEMA} CASCADE; DROP TABLE calls; DROP TYPE call_status;`)
-      const result = await applyAll(db, using, dir)
+      const result = await applyPending(db, using, dir)
       expect(result.applied.map((m) => m.name)).toEqual((await loadMigrations(dir)).map((m) => m.name))
       await sql`INSERT INTO calls (id) VALUES (1)`.execute(db)
       const { rows } = await sql<{ status: string; is_ringing: boolean }>`SELECT status, is_ringing FROM calls`.execute(db)
@@ -82,11 +70,11 @@ describe.each(enabledTargets())('enums on %s', (target) => {
 
   casesOn(target)('an enum made meanwhile with other labels: CREATE TYPE is left out and the post-apply assertion names it', async () => {
     const dir = await mkdtemp(path.join(scratch(), `${target}-meanwhile-`))
-    const declared = versions()[0] as ReturnType<typeof modelFromDefinition>
+    const [declared] = versions()
     await withTestDatabase(target, async ({ db, exec }) => {
       await generateMigration({ plan: await planFor(db, declared), declared, files: [], pending: [], dir, dryRun: false })
       await exec(`CREATE TYPE call_status AS ENUM ('queued', 'dialing')`)
-      const error = await applyAll(db, declared, dir).then(() => null, (e: unknown) => e)
+      const error = await applyPending(db, declared, dir).then(() => null, (e: unknown) => e)
       expect(error).toBeInstanceOf(SchemaMismatchError)
       expect((error as SchemaMismatchError).mismatches).toEqual([
         { subject: 'call_status', problem: `enum labels are 'queued', 'dialing', declared 'queued', 'done'` },

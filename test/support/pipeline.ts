@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { applyMigrations } from '../../src/apply/apply.js'
+import { type ApplyResult, applyMigrations } from '../../src/apply/apply.js'
 import { loadMigrations } from '../../src/migrations/files.js'
 import { generateMigration } from '../../src/migrations/generate.js'
 import type { SchemaModel } from '../../src/model/model.js'
@@ -21,7 +21,12 @@ export async function planFor(db: Kysely<unknown>, declared: SchemaModel, allow:
  */
 export async function writeAndApply(db: Kysely<unknown>, declared: SchemaModel, plan: Plan, dir: string): Promise<void> {
   await generateMigration({ plan, declared, files: await loadMigrations(dir), pending: [], dir, dryRun: false })
-  await applyMigrations({
+  await applyPending(db, declared, dir)
+}
+
+/** Applies every migration in `dir` that `db` has not applied yet, with the production executor and its assertion. */
+export async function applyPending(db: Kysely<unknown>, declared: SchemaModel, dir: string): Promise<ApplyResult> {
+  return applyMigrations({
     db,
     declared,
     migrations: await loadMigrations(dir),
