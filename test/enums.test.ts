@@ -9,6 +9,7 @@ import { loadMigrations } from '../src/migrations/files.js'
 import { generateMigration } from '../src/migrations/generate.js'
 import { HISTORY_SCHEMA } from '../src/migrations/history.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
+import { schemaHash } from '../src/model/hash.js'
 import type { SchemaModel } from '../src/model/model.js'
 import { casesOn } from './support/cases.js'
 import { REPO, runCli } from './support/cli.js'
@@ -103,6 +104,14 @@ describe.each(enabledTargets())('enums on %s', (target) => {
       expect(error).toBeInstanceOf(MigratorError)
       expect((error as MigratorError).message).toContain(`calls.status: default 'busy' cannot be stored in a public.call_status column: schema/ declares no label 'busy'`)
     })
+  })
+})
+
+describe('enums in the declared model', () => {
+  it('the schema hash a migration records changes with a label and with the labels\' order', () => {
+    const hashOf = (labels: readonly string[]) => schemaHash(modelFromDefinition(defineSchema(table('t', { id: c.integer(), s: c.enum(enumType('e', labels)) }))))
+    expect(new Set([hashOf(['a', 'b']), hashOf(['a', 'b', 'c']), hashOf(['b', 'a'])]).size).toBe(3)
+    expect(hashOf(['a', 'b'])).toBe(hashOf(['a', 'b']))
   })
 })
 

@@ -26,5 +26,8 @@ export function schemaHash(model: SchemaModel): string {
       ? {}
       : { indexes: table.indexes.map((index) => [index.name, index.unique, index.constraint, index.definition]) }),
   }))
-  return `sha256:${createHash('sha256').update(JSON.stringify(canonical)).digest('hex')}`
+  // Enums likewise: a schema without them keeps its hash.
+  const enums = model.enums.map((e) => [e.schema, e.name, e.labels])
+  const text = JSON.stringify(enums.length === 0 ? canonical : { tables: canonical, enums })
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`
 }
