@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import { elementTypeOf, type EnumModel, enumKey, enumSpelling, sortEnums } from '../model/enum-model.js'
+import { elementTypeOf, type EnumModel, enumKey, enumSpelling, sameLabels, sortEnums } from '../model/enum-model.js'
 import type { SchemaModel } from '../model/model.js'
 import { createEnumSql } from '../plan/enums.js'
 
@@ -33,24 +33,42 @@ function parseLabels(labels: string[] | null): string[] {
   return labels
 }
 
+/** What the index probe (`index-probe.ts`) needs for enums the plan creates or changes. */
+export interface ProbeTypes {
+  /** The type a probe column is declared with, for a declared column type. */
+  readonly columnType: (type: string) => string
+  /** A probed index definition with each copy's name put back as the target spells the enum. */
+  readonly respell: (definition: string) => string
+}
+
 /**
- * For the index probe (`index-probe.ts`), inside its rolled-back transaction:
- * a temporary copy of each enum `schema/` declares and the target lacks yet,
- * so that the probe's temporary tables can have the columns that use it.
- *
- * @returns the type a probe column is declared with, for a declared column type.
+ * For the index probe, inside its rolled-back transaction: a temporary copy,
+ * with the declared labels, of each enum `schema/` declares that the target
+ * lacks or has with other labels, so that the probe's temporary tables can
+ * have the columns that use it and an index may name a label the plan adds.
  */
-export async function createProbeEnums(trx: Kysely<unknown>, declared: SchemaModel, live: SchemaModel): Promise<(type: string) => string> {
-  const existing = new Set(live.enums.map(enumKey))
+export async function createProbeEnums(trx: Kysely<unknown>, declared: SchemaModel, live: SchemaModel): Promise<ProbeTypes> {
+  const liveByKey = new Map(live.enums.map((e) => [enumKey(e), e]))
   const copies = new Map<string, string>()
-  for (const [i, wanted] of declared.enums.filter((e) => !existing.has(enumKey(e))).entries()) {
-    const copy = { schema: 'pg_temp', name: `schema_migrate_probe_enum_${i}` }
+  const respellings: [RegExp, string][] = []
+  for (const wanted of declared.enums) {
+    const current = liveByKey.get(enumKey(wanted))
+    if (current && sameLabels(current.labels, wanted.labels)) continue
+    const copy = { schema: 'pg_temp', name: `schema_migrate_probe_enum_${copies.size}` }
     await sql.raw(createEnumSql(copy, wanted.labels)).execute(trx)
     copies.set(enumSpelling(wanted), enumSpelling(copy))
+    if (current?.printed !== undefined) {
+      copies.set(current.printed, enumSpelling(copy))
+      // PostgreSQL prints a temporary type bare (pg_temp is searched first for types).
+      respellings.push([new RegExp(String.raw`(?:pg_temp\.)?\b${copy.name}\b`, 'g'), current.printed])
+    }
   }
-  return (type) => {
-    const element = elementTypeOf(type)
-    const copy = copies.get(element)
-    return copy === undefined ? type : `${copy}${type.slice(element.length)}`
+  return {
+    columnType: (type) => {
+      const element = elementTypeOf(type)
+      const copy = copies.get(element)
+      return copy === undefined ? type : `${copy}${type.slice(element.length)}`
+    },
+    respell: (definition) => respellings.reduce((text, [copy, printed]) => text.replace(copy, () => printed), definition),
   }
 }

@@ -4,7 +4,7 @@ import type { IndexModel } from '../model/index-model.js'
 import { displayTableName, type SchemaModel, type TableModel, tableKey } from '../model/model.js'
 import { probeIndexSql } from '../plan/render-index-sql.js'
 import { sqlStateOf } from '../target/database-errors.js'
-import { createProbeEnums } from './enums.js'
+import { createProbeEnums, type ProbeTypes } from './enums.js'
 import { readIndexes } from './indexes.js'
 
 /**
@@ -81,8 +81,8 @@ class RollBack extends Error {}
 async function probe(
   db: Kysely<unknown>,
   wanted: readonly { readonly table: TableModel; readonly indexes: readonly IndexModel[] }[],
-  /** Prepares the types the temporary tables need that the target lacks yet; returns the type to use for a column's. */
-  prepareTypes: (trx: Kysely<unknown>) => Promise<(type: string) => string>,
+  /** Prepares the types the temporary tables need that the target lacks yet (or lacks labels of). */
+  prepareTypes: (trx: Kysely<unknown>) => Promise<ProbeTypes>,
 ): Promise<Map<string, string>> {
   const spelled = new Map<string, string>()
   const problems: string[] = []
@@ -90,10 +90,10 @@ async function probe(
     await db.transaction().execute(async (trx) => {
       const probes = new Map<string, string>()
       const oids: number[] = []
-      const probeType = await prepareTypes(trx)
+      const types = await prepareTypes(trx)
       for (const [t, { table, indexes }] of wanted.entries()) {
         const copy = { schema: 'pg_temp', name: `schema_migrate_probe_${t}` }
-        const columns = table.columns.map((column) => sql`${sql.id(column.name)} ${sql.raw(probeType(column.type))}`)
+        const columns = table.columns.map((column) => sql`${sql.id(column.name)} ${sql.raw(types.columnType(column.type))}`)
         await sql`CREATE TEMPORARY TABLE ${sql.id(copy.name)} (${sql.join(columns)})`.execute(trx)
         const { rows } = await sql<{ oid: number }>`SELECT ${`pg_temp.${copy.name}`}::regclass::oid AS oid`.execute(trx)
         oids.push(Number(rows[0]?.oid))
@@ -115,7 +115,7 @@ async function probe(
       }
       for (const found of await readIndexes(trx, { tableOids: oids })) {
         const declaredKey = probes.get(`${found.table}\0${found.index.name}`)
-        if (declaredKey !== undefined && found.index.canonical !== null) spelled.set(declaredKey, found.index.canonical)
+        if (declaredKey !== undefined && found.index.canonical !== null) spelled.set(declaredKey, types.respell(found.index.canonical))
       }
       throw new RollBack()
     })

@@ -101,7 +101,8 @@ export function enumsFromDefinition(
   return sortEnums([...found.values()].map(({ model }) => model))
 }
 
-function sameLabels(a: readonly string[], b: readonly string[]): boolean {
+/** The same labels in the same order. */
+export function sameLabels(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((label, i) => label === b[i])
 }
 

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { EnumChange, EnumRef } from '../diff/enums.js'
 import type { Change } from '../diff/diff.js'
 import { TypeSpecError } from '../errors.js'
-import { type EnumModel, enumKey, enumSpelling, labelList } from '../model/enum-model.js'
+import { type EnumModel, enumKey, enumSpelling, labelList, sameLabels } from '../model/enum-model.js'
 import type { SchemaModel } from '../model/model.js'
 import { parseType } from '../model/normalize-type.js'
 import { splitCast, stringLiteralValue, stripOuterParentheses } from '../model/sql-text.js'
@@ -87,7 +87,7 @@ export function pendingEnums(declared: SchemaModel, live: SchemaModel): PendingE
   const pending = new Map<string, readonly string[]>()
   for (const wanted of declared.enums) {
     const current = liveByKey.get(enumKey(wanted))
-    if (current && labelList(current.labels) === labelList(wanted.labels)) continue
+    if (current && sameLabels(current.labels, wanted.labels)) continue
     pending.set(enumSpelling(wanted), wanted.labels)
     if (current?.printed !== undefined) pending.set(current.printed, wanted.labels)
   }

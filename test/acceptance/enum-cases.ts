@@ -53,6 +53,20 @@ export const ENUM_CASES: readonly AcceptanceCase[] = [
     ],
   },
   {
+    name: 'an index naming a label the plan adds is built after it; an index naming an old label is left as it is',
+    before: `CREATE TYPE e AS ENUM ('a', 'done'); CREATE TABLE t (id integer PRIMARY KEY, s e); INSERT INTO t VALUES (1, 'done');
+      CREATE INDEX t_open_idx ON t (id) WHERE s <> 'done'`,
+    schema: defineSchema(
+      table(
+        't',
+        { id: c.integer().primaryKey(), s: c.enum(enumType('e', ['a', 'ringing', 'done'])) },
+        { indexes: [index('id').where("s <> 'done'").name('t_open_idx'), index('id').where("s = 'ringing'").name('t_ringing_idx')] },
+      ),
+    ),
+    steps: ['add-enum-value e', 'create-index t.t_ringing_idx'],
+    sqlContains: [`ADD VALUE IF NOT EXISTS 'ringing' AFTER 'a'`, `"t_ringing_idx" ON "public"."t"`],
+  },
+  {
     name: 'a label added is the new default in the same plan: the default is set after the label committed',
     before: `CREATE TYPE e AS ENUM ('a'); CREATE TABLE t (id integer PRIMARY KEY, s e DEFAULT 'a')`,
     schema: withLabels(['a', 'b'], 'b'),
