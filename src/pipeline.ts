@@ -10,6 +10,7 @@ import { type Deparse, deparseOnServer } from './introspect/server-deparse.js'
 import type { SchemaModel } from './model/model.js'
 import type { AllowEntry } from './plan/allowance.js'
 import { checkWrittenDefaults } from './plan/check-defaults.js'
+import { pendingEnums } from './plan/enums.js'
 import { factsNeeded, type Plan, planChanges, type Timeouts } from './plan/plan.js'
 
 /**
@@ -57,7 +58,7 @@ export async function planAgainst(db: Kysely<unknown>, request: PlanRequest): Pr
   const comparison = await compare(db, request.declared, { probeAllIndexes: true })
   const facts = await probeFacts(db, factsNeeded(comparison.changes))
   const plan = planChanges(comparison.changes, { timeouts: request.timeouts, allow: request.allow, facts })
-  await checkWrittenDefaults(plan, serverDeparse(db))
+  await checkWrittenDefaults(plan, serverDeparse(db), pendingEnums(comparison.declared, comparison.live))
   return { ...comparison, plan }
 }
 

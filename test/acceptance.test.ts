@@ -7,6 +7,7 @@ import { modelFromDefinition } from '../src/model/from-definition.js'
 import type { Plan } from '../src/plan/plan.js'
 import { CASES } from './acceptance/cases.js'
 import { CONSTRAINT_CASES } from './acceptance/constraint-cases.js'
+import { ENUM_CASES } from './acceptance/enum-cases.js'
 import { REAL_WORLD_FINDINGS } from './acceptance/real-world-cases.js'
 import { withTestDatabase } from './support/database.js'
 import { planFor, writeAndApply } from './support/pipeline.js'
@@ -27,7 +28,7 @@ const heldBackOf = (plan: Plan) => plan.heldBack.flatMap((h) => h.hazards.map((z
 const scratch = useScratchDir('acceptance')
 
 describe.each(enabledTargets())('acceptance on %s', (target) => {
-  casesOn(target).for([...CASES, ...CONSTRAINT_CASES, ...REAL_WORLD_FINDINGS])('$name', async (testCase, { expect }) => {
+  casesOn(target).for([...CASES, ...CONSTRAINT_CASES, ...REAL_WORLD_FINDINGS, ...ENUM_CASES])('$name', async (testCase, { expect }) => {
     await withTestDatabase(target, async ({ db, exec }) => {
       if (testCase.before) await exec(testCase.before)
       const declared = modelFromDefinition(testCase.schema)

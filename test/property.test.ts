@@ -9,6 +9,7 @@ import {
   type ColumnBuilder,
   c,
   defineSchema,
+  enumType,
   expression,
   index,
   type IndexBuilder,
@@ -39,7 +40,9 @@ import { enabledTargets } from './support/targets.js'
  * kind the DSL declares (multi-column with orders and nulls, expressions,
  * partial, INCLUDE, unique, GIN, BRIN, hash) and unique constraints, on new
  * tables and added to existing ones; foreign keys, checks and NOT NULL on
- * existing columns (`randomConstraints`).
+ * existing columns (`randomConstraints`); enums with odd names and labels, used by
+ * columns (arrays too, with label defaults), grown by labels inserted anywhere
+ * and used as defaults in the same plan (`withRandomEnums`).
  */
 
 const SEEDS = Array.from({ length: Number(process.env.SCHEMA_PROPERTY_RUNS ?? 12) }, (_, i) => 1000 + i)
@@ -289,11 +292,61 @@ function randomConstraints(r: Random, tables: readonly GeneratedTable[]): { firs
   })
 }
 
+/** Enum labels as they come: quotes, backslashes, commas and braces (array literal syntax), `NULL`, empty. */
+const LABELS = ['queued', "it's", 'back\\slash', 'naïve ✓', 'two  spaces', 'UPPER', 'a,b', '{braces}', '"q"', 'NULL', '']
+const NEW_LABELS = ['added', "added'q", 'Added ✓', 'late,one']
+
+/**
+ * Adds a table of enum columns to both schemas (a separate generator, so the
+ * base schemas stay as their seed makes them): one or two enums, in `public`
+ * or another schema, used as scalars and arrays with label defaults; the grown
+ * schema inserts new labels anywhere in their order and adds columns whose
+ * defaults use them.
+ */
+function withRandomEnums(r: Random, base: { schema: SchemaDefinition; grown: SchemaDefinition }): { schema: SchemaDefinition; grown: SchemaDefinition } {
+  const names = new Set<string>()
+  const namespace = r.chance(0.4) ? { schema: 'audit ☂' } : {}
+  const enums = Array.from({ length: r.int(1, 2) }, () => {
+    const labels = [...new Set(Array.from({ length: r.int(1, 5) }, () => r.pick(LABELS)))]
+    const grownLabels = [...labels]
+    for (const label of new Set(Array.from({ length: r.int(1, 2) }, () => r.pick(NEW_LABELS)))) {
+      grownLabels.splice(r.int(0, grownLabels.length), 0, label)
+    }
+    // `✓` is in no table name, so an enum never takes a table's name (its row type).
+    const name = `${Array.from({ length: r.int(1, 2) }, () => r.pick(NAME_PARTS)).join(' ')} ✓${names.size}`
+    names.add(name)
+    const added = grownLabels.filter((label) => !labels.includes(label))
+    return {
+      first: enumType(name, labels, namespace),
+      grown: enumType(name, grownLabels, namespace),
+      scalarDefault: r.chance(0.5) ? r.pick(labels) : null,
+      arrayDefault: labels.slice(0, r.int(0, labels.length)),
+      newDefault: r.pick(added),
+    }
+  })
+  // The same columns in both versions; the grown one adds columns whose defaults are new labels.
+  const columns = (version: 'first' | 'grown') => {
+    const built: Record<string, AnyColumn> = { id: c.integer().primaryKey() as AnyColumn }
+    enums.forEach((e, i) => {
+      const type = e[version]
+      built[`scalar ${i}`] = (e.scalarDefault === null ? c.enum(type) : c.enum(type).notNull().default(e.scalarDefault)) as AnyColumn
+      built[`array ${i}`] = c.array(c.enum(type)).default(e.arrayDefault) as AnyColumn
+      if (version === 'grown') built[`uses new ${i}`] = c.enum(type).notNull().default(e.newDefault) as AnyColumn
+    })
+    return built
+  }
+  const enumTable = (version: 'first' | 'grown') => table('enum columns', columns(version), namespace)
+  return {
+    schema: defineSchema(...base.schema.tables, enumTable('first')),
+    grown: defineSchema(...base.grown.tables, enumTable('grown')),
+  }
+}
+
 const scratch = useScratchDir('property')
 
 describe.each(enabledTargets())('random schemas on %s', (target) => {
   casesOn(target).for(SEEDS)('seed %i: apply, then re-plan is empty; grow (columns, indexes), apply, re-plan is empty', async (seed, { expect }) => {
-    const { schema, grown } = randomSchema(random(seed))
+    const { schema, grown } = withRandomEnums(random(seed + 500), randomSchema(random(seed)))
     const dir = await mkdtemp(path.join(scratch(), `${target}-${seed}-`))
     await withTestDatabase(target, async ({ db, exec }) => {
       await exec(SEQUENCES_SQL)

@@ -486,7 +486,8 @@ async function lockTablesUpFront(
  * when the object exists, yet PostgreSQL checks the CREATE privilege first: a
  * table owner without CREATE on its schema (PostgreSQL 15's default for
  * `public`) would be stopped by a step that changes nothing. Such a step is
- * left out; the post-apply assertion still checks what exists.
+ * left out, as is a `CREATE TYPE ... AS ENUM` whose enum exists (it has no
+ * IF NOT EXISTS); the post-apply assertion still checks what exists.
  *
  * @returns why the step is left out, or `null` to run it.
  */
@@ -507,6 +508,13 @@ export async function alreadyExists(conn: Kysely<unknown>, step: MigrationStep):
                        JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                       WHERE n.nspname = ${schema} AND c.relname = ${name} AND k.conname = ${target.constraint}) AS present`.execute(conn)
     return rows[0]?.present ? `constraint ${target.constraint} on ${schema}.${name} exists already` : null
+  }
+  if (target?.kind === 'creates-enum') {
+    const { schema, name } = target.type
+    const { rows } = await sql<{ present: boolean }>`
+      SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+                      WHERE n.nspname = ${schema} AND t.typname = ${name} AND t.typtype = 'e') AS present`.execute(conn)
+    return rows[0]?.present ? `enum ${schema}.${name} exists already` : null
   }
   if (target?.kind === 'creates-schema') {
     const { rows } = await sql<{ present: boolean }>`

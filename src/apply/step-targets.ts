@@ -35,6 +35,8 @@ export type StepTarget =
   | { readonly kind: 'adds-foreign-key'; readonly table: TableName; readonly constraint: string; readonly referenced: TableName }
   /** `ALTER TABLE "s"."t" VALIDATE CONSTRAINT "c"`: SHARE UPDATE EXCLUSIVE, which lets reads and writes go on. */
   | { readonly kind: 'validates-constraint'; readonly table: TableName; readonly constraint: string }
+  /** `CREATE TYPE "s"."e" AS ENUM (...)`: nothing to lock; skipped if an enum of that name exists (PostgreSQL has no IF NOT EXISTS for it). */
+  | { readonly kind: 'creates-enum'; readonly type: TableName }
   /** `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS "i" ON "s"."t" ...`: an index on table `t` in schema `s`. */
   | { readonly kind: 'builds-index'; readonly table: TableName; readonly index: string }
 
@@ -62,6 +64,7 @@ const SHAPES: readonly [RegExp, (match: RegExpExecArray) => StepTarget][] = [
     (m) => ({ kind: 'validates-constraint', table: tableFrom(m), constraint: unquote(m[3] ?? '') }),
   ],
   [new RegExp(`^CREATE TABLE IF NOT EXISTS ${QUALIFIED} `), (m) => ({ kind: 'creates-table', table: tableFrom(m) })],
+  [new RegExp(`^CREATE TYPE ${QUALIFIED} AS ENUM \\(`), (m) => ({ kind: 'creates-enum', type: tableFrom(m) })],
   [new RegExp(`^CREATE SCHEMA IF NOT EXISTS ${QUOTED}$`), (m) => ({ kind: 'creates-schema', schema: unquote(m[1] ?? '') })],
   [
     new RegExp(`^ALTER TABLE ${QUALIFIED} ADD CONSTRAINT ${QUOTED} `),

@@ -1,3 +1,4 @@
+import { labelList } from '../model/enum-model.js'
 import { type ColumnDefault, type ColumnModel, type GeneratedColumn, type Partitioning, SEQUENCE_DEFAULT } from '../model/model.js'
 import { stripOuterParentheses } from '../model/sql-text.js'
 import { describeConstraintChange } from './constraints.js'
@@ -44,6 +45,14 @@ export function describeChange(change: Change): string {
     case 'replace-constraint':
     case 'drop-constraint':
       return describeConstraintChange(change)
+    case 'create-enum':
+      return `enum type is missing (declared ${labelList(change.enum.labels)})`
+    case 'add-enum-value':
+      return `enum label '${change.label.replaceAll("'", "''")}' is missing`
+    case 'alter-enum-labels':
+      return `enum labels are ${labelList(change.from)}, declared ${labelList(change.to)}`
+    case 'drop-enum':
+      return `enum type exists in the database but not in schema/ (${labelList(change.enum.labels)})`
   }
 }
 
@@ -54,7 +63,7 @@ export function describeChange(change: Change): string {
  * a separate, explicit decision (`--allow drop-column`).
  */
 export function breaksSchema(change: Change): boolean {
-  return change.kind !== 'drop-column' && change.kind !== 'drop-table' && change.kind !== 'drop-index' && change.kind !== 'drop-constraint'
+  return change.kind !== 'drop-column' && change.kind !== 'drop-table' && change.kind !== 'drop-index' && change.kind !== 'drop-constraint' && change.kind !== 'drop-enum'
 }
 
 function defaultText(value: ColumnDefault | null): string {

@@ -10,6 +10,7 @@ import {
   tableKey,
 } from '../model/model.js'
 import { type ConstraintChange, diffConstraints } from './constraints.js'
+import { diffEnums, type EnumChange } from './enums.js'
 import { diffIndexes, type IndexChange } from './indexes.js'
 
 /**
@@ -33,6 +34,8 @@ export type Change =
       readonly column: string
       readonly from: string
       readonly to: string
+      /** The live default, which PostgreSQL must convert too (and cannot, to or from an enum). */
+      readonly liveDefault: ColumnDefault | null
     }
   | {
       readonly kind: 'alter-column-nullability'
@@ -79,21 +82,25 @@ export type Change =
   | { readonly kind: 'drop-table'; readonly table: TableModel }
   | IndexChange
   | ConstraintChange
+  | EnumChange
 
 export type ChangeKind = Change['kind']
 
 /**
  * Changes that turn `live` into `declared`, in the order they must run:
- * schemas, tables, columns, then alterations, then indexes (which may use new
- * columns), then foreign keys and checks (which may need new columns and
- * unique constraints), then drops (constraints first, then indexes). Tables are compared only within
- * `declared.namespaces`.
+ * schemas, enums (which columns may use), tables, columns, then alterations,
+ * then indexes (which may use new columns), then foreign keys and checks
+ * (which may need new columns and unique constraints), then drops
+ * (constraints first, then indexes, enums last). Tables and enums are
+ * compared only within `declared.namespaces`.
  */
 export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] {
   const changes: Change[] = []
   for (const schema of declared.namespaces) {
     if (!live.namespaces.includes(schema)) changes.push({ kind: 'create-schema', schema })
   }
+  const enums = diffEnums(declared, live)
+  changes.push(...enums.changes)
 
   const liveTables = new Map(live.tables.map((t) => [tableKey(t), t]))
   const declaredKeys = new Set(declared.tables.map(tableKey))
@@ -142,14 +149,14 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
       drops.push({ kind: 'drop-table', table })
     }
   }
-  return [...changes, ...alterations, ...indexChanges, ...constraintChanges, ...constraintDrops, ...drops]
+  return [...changes, ...alterations, ...indexChanges, ...constraintChanges, ...constraintDrops, ...drops, ...enums.drops]
 }
 
 function diffColumn(table: TableRef, live: ColumnModel, declared: ColumnModel): Change[] {
   const column = declared.name
   const changes: Change[] = []
   if (live.type !== declared.type) {
-    changes.push({ kind: 'alter-column-type', table, column, from: live.type, to: declared.type })
+    changes.push({ kind: 'alter-column-type', table, column, from: live.type, to: declared.type, liveDefault: live.default })
   }
   if (live.nullable !== declared.nullable) {
     changes.push({ kind: 'alter-column-nullability', table, column, nullable: declared.nullable })

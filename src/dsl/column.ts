@@ -1,6 +1,7 @@
 import type { RawBuilder } from 'kysely'
 import type { IdentityKind } from '../model/model.js'
 import type { ColumnReference, ReferencedTable, ReferenceOptions } from './constraints.js'
+import type { EnumDefinition } from './enums.js'
 
 /**
  * A column declaration: what `schema/` writes, read both by the migrator
@@ -22,6 +23,8 @@ export interface ColumnSpec {
   readonly unique?: boolean
   /** A one-column foreign key (`.references(...)`); see `foreignKey(...)` for several columns. */
   readonly references?: ColumnReference
+  /** The enum declared with `enumType(...)` that the column (or, for an array, each element) holds. */
+  readonly enum?: EnumDefinition
 }
 
 /**

@@ -28,6 +28,7 @@ export {
   type ReferenceOptions,
   type ReferentialAction,
 } from './constraints.js'
+export { type EnumDefinition, type EnumLabel, enumType } from './enums.js'
 export { c, type IntervalValue, type JsonValue } from './types.js'
 export {
   defineSchema,

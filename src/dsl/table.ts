@@ -1,6 +1,7 @@
 import type { ColumnType } from 'kysely'
 import type { ColumnBuilder, ColumnTypes } from './column.js'
 import type { CheckSpec, ForeignKeyBuilder, ForeignKeySpec } from './constraints.js'
+import type { EnumDefinition } from './enums.js'
 import type { IndexBuilder, IndexSpec, UniqueBuilder, UniqueSpec } from './indexes.js'
 
 // `any`: a column of any TypeScript types; each is checked where it is used.
@@ -48,6 +49,8 @@ export interface TableDefinition<
 export interface SchemaDefinition<Tables extends readonly TableDefinition[] = readonly TableDefinition[]> {
   readonly kind: 'schema-definition'
   readonly tables: Tables
+  /** Enums given to `defineSchema` beside the tables; those columns use are found through them too. */
+  readonly enums?: readonly EnumDefinition[]
 }
 
 /**
@@ -94,12 +97,25 @@ export function table<
 /**
  * The schema: every table the application uses. Export it as `schema` from
  * `schema/index.ts`, with `export type Database = DatabaseOf<typeof schema>`.
+ * Enums that columns use need not be listed; list one no column uses to keep it.
  */
-export function defineSchema<const Tables extends readonly TableDefinition[]>(
-  ...tables: Tables
-): SchemaDefinition<Tables> {
-  return { kind: 'schema-definition', tables }
+export function defineSchema<const Items extends readonly (TableDefinition | EnumDefinition)[]>(
+  ...items: Items
+): SchemaDefinition<TablesOf<Items>> {
+  const isEnum = (item: TableDefinition | EnumDefinition): item is EnumDefinition => item?.kind === 'enum-definition'
+  const tables = items.filter((item) => !isEnum(item)) as unknown as TablesOf<Items>
+  const enums = items.filter(isEnum)
+  return enums.length === 0 ? { kind: 'schema-definition', tables } : { kind: 'schema-definition', tables, enums }
 }
+
+/** The tables among `defineSchema`'s arguments, in order. */
+type TablesOf<Items extends readonly unknown[]> = Items extends readonly [infer Head, ...infer Rest]
+  ? Head extends TableDefinition
+    ? [Head, ...TablesOf<Rest>]
+    : TablesOf<Rest>
+  : Items extends readonly (infer Item)[]
+    ? Extract<Item, TableDefinition>[]
+    : []
 
 /** The Kysely column type of a declared column. */
 export type KyselyColumn<T extends ColumnTypes> = ColumnType<

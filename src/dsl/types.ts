@@ -1,4 +1,6 @@
 import { ColumnBuilder, type ColumnTypes } from './column.js'
+import { enumSpelling } from '../model/enum-model.js'
+import type { EnumDefinition } from './enums.js'
 
 /**
  * The column constructors `schema/` uses, one per PostgreSQL type.
@@ -33,6 +35,14 @@ export interface IntervalValue {
 
 type Nullable<S, I = S, D = I> = { select: S; insert: I; defaultValue: D; nullable: true; generated: false; readOnly: false }
 type Serial<S, I = S> = { select: S; insert: I; defaultValue: never; nullable: false; generated: true; readOnly: false }
+
+/**
+ * node-postgres parses arrays only of the built-in types: an array of an
+ * enum (whose type oid each database picks) arrives as its literal text,
+ * `'{queued,"in progress"}'`. Inserts still take a JavaScript array.
+ */
+type ArrivesAsTextInArrays = { readonly arrayArrivesAsText: true }
+type ArraySelect<T extends ColumnTypes> = T extends ArrivesAsTextInArrays ? string : T['select'][]
 
 type Int8Input = string | number | bigint
 type TimestampInput = Date | string
@@ -87,7 +97,21 @@ export const c = {
   macaddr: () => column<Nullable<string>>('macaddr'),
   /** An array of another column type: `c.array(c.text())` is `text[]`; its default is a JavaScript array. */
   array: <T extends ColumnTypes>(element: ColumnBuilder<T>) =>
-    column<Nullable<T['select'][], T['insert'][], readonly T['defaultValue'][]>>(`${element.spec.type}[]`),
+    withEnum(column<Nullable<ArraySelect<T>, T['insert'][], readonly T['defaultValue'][]>>(`${element.spec.type}[]`), element.spec.enum),
+  /**
+   * A column of an enum declared with `enumType(...)`: its values are the
+   * enum's labels, in `Database` too. The migrator creates the enum first.
+   *
+   * An array of one (`c.array(c.enum(callStatus))`) takes an array of labels
+   * on insert, and selects as the array's text (`'{queued,done}'`), which is
+   * what node-postgres returns for it.
+   *
+   * @example
+   * status: c.enum(callStatus).notNull().default('queued')
+   * history: c.array(c.enum(callStatus)).notNull().default([])
+   */
+  enum: <const E extends EnumDefinition>(definition: E) =>
+    withEnum(column<Nullable<E['labels'][number]> & ArrivesAsTextInArrays>(enumSpelling(definition)), definition),
   /**
    * Any type the target database has, by its SQL spelling, typed by hand:
    * an enum, a domain, `tsvector`, an extension's type (`citext`, PostGIS
@@ -103,6 +127,10 @@ export const c = {
    * email: c.type('citext')
    */
   type: <S = string, I = S>(sqlType: string) => column<Nullable<S, I>>(sqlType),
+}
+
+function withEnum<T extends ColumnTypes>(builder: ColumnBuilder<T>, definition: EnumDefinition | undefined): ColumnBuilder<T> {
+  return definition === undefined ? builder : new ColumnBuilder<T>({ ...builder.spec, enum: definition })
 }
 
 function serialSpec(type: string) {

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import { MigratorError } from '../errors.js'
+import { elementTypeOf, enumSpelling } from '../model/enum-model.js'
 import { type ColumnModel, displayTableName, type SchemaModel, type SequenceRef } from '../model/model.js'
 import { defaultModel, sequenceDefaultText } from '../model/normalize-default.js'
 import { quoteIdentifierIfNeeded, splitCast } from '../model/sql-text.js'
@@ -27,9 +28,12 @@ export async function resolveCatalogReferences(db: Kysely<unknown>, declared: Sc
   const problems: string[] = []
   const fixes = new Set<string>()
   const missingExtensions = new Set<string>()
+  // An enum schema/ declares is created by the plan: until then its columns keep its qualified spelling.
+  const declaredEnums = new Set(declared.enums.map(enumSpelling))
   for (const { table, column } of columns) {
     const at = `${displayTableName(table)}.${column.name}`
     const type = column.catalogType ? types.get(column.type) : undefined
+    if (type && 'missing' in type && declaredEnums.has(elementTypeOf(column.type))) continue
     if (type && 'missing' in type) {
       problems.push(`${at}: type ${JSON.stringify(type.missing)} does not exist in the target database`)
       const extension = EXTENSION_TYPES[baseName(type.missing)]
@@ -88,7 +92,8 @@ async function resolveTypes(db: Kysely<unknown>, spellings: readonly string[]): 
       const cast = result && 'text' in result ? splitCast(result.text) : null
       if (cast) return [spelling, { resolved: cast[1] }]
       const error = result && 'error' in result ? result.error : new Error(`EXPLAIN printed ${JSON.stringify(result)}`)
-      if (sqlStateOf(error) === '42704') return [spelling, { missing: missingTypeName(error, spelling) }]
+      // 42704: no such type; 3F000: no such schema (`audit.level` before `audit` exists).
+      if (sqlStateOf(error) === '42704' || sqlStateOf(error) === '3F000') return [spelling, { missing: missingTypeName(error, spelling) }]
       return [spelling, { refused: error instanceof Error ? error.message : String(error) }]
     }),
   )

@@ -5,6 +5,7 @@ import { displayTableName, type SchemaModel, type TableModel, tableKey } from '.
 import { addCheckSql } from '../plan/render-constraint-sql.js'
 import { sqlStateOf } from '../target/database-errors.js'
 import { readConstraints } from './constraints.js'
+import { createProbeEnums } from './enums.js'
 import { createTemporaryCopy, probeFailure } from './index-probe.js'
 
 /**
@@ -30,7 +31,7 @@ export async function spellDeclaredChecks(db: Kysely<unknown>, declared: SchemaM
     .filter((entry) => entry.checks.length > 0)
   if (wanted.length === 0) return declared
 
-  const spelled = await probe(db, wanted)
+  const spelled = await probe(db, wanted, declared, live)
   return {
     ...declared,
     tables: declared.tables.map((table) => ({
@@ -46,17 +47,24 @@ export async function spellDeclaredChecks(db: Kysely<unknown>, declared: SchemaM
 /** Sentinel that ends the probe's transaction with a rollback. */
 class RollBack extends Error {}
 
-async function probe(db: Kysely<unknown>, wanted: readonly { readonly table: TableModel; readonly checks: readonly CheckModel[] }[]): Promise<Map<string, string>> {
+async function probe(
+  db: Kysely<unknown>,
+  wanted: readonly { readonly table: TableModel; readonly checks: readonly CheckModel[] }[],
+  declared: SchemaModel,
+  live: SchemaModel,
+): Promise<Map<string, string>> {
   const spelled = new Map<string, string>()
   const problems: string[] = []
   try {
     await db.transaction().execute(async (trx) => {
       const copies = new Map<string, string>()
       const oids: number[] = []
+      // Enums the plan creates or changes, as the index probe has them: a check may name a new label.
+      const types = await createProbeEnums(trx, declared, live)
       for (const [t, { table, checks }] of wanted.entries()) {
         const copy = { schema: 'pg_temp', name: `schema_migrate_check_probe_${t}` }
         copies.set(copy.name, tableKey(table))
-        oids.push(await createTemporaryCopy(trx, table, copy.name))
+        oids.push(await createTemporaryCopy(trx, table, copy.name, types.columnType))
         for (const check of checks) {
           // A savepoint per check, so that every rejected declaration is reported, not only the first.
           await sql`SAVEPOINT schema_migrate_probe`.execute(trx)
@@ -72,7 +80,7 @@ async function probe(db: Kysely<unknown>, wanted: readonly { readonly table: Tab
       }
       for (const found of await readConstraints(trx, { tableOids: oids })) {
         const table = copies.get(found.table)
-        if (table !== undefined && found.constraint.kind === 'check') spelled.set(`${table}\0${found.constraint.name}`, found.constraint.canonical as string)
+        if (table !== undefined && found.constraint.kind === 'check') spelled.set(`${table}\0${found.constraint.name}`, types.respell(found.constraint.canonical as string))
       }
       throw new RollBack()
     })

@@ -4,6 +4,7 @@ import type { IndexModel } from '../model/index-model.js'
 import { displayTableName, type SchemaModel, type TableModel, tableKey } from '../model/model.js'
 import { probeIndexSql } from '../plan/render-index-sql.js'
 import { sqlStateOf } from '../target/database-errors.js'
+import { createProbeEnums, type ProbeTypes } from './enums.js'
 import { readIndexes } from './indexes.js'
 
 /**
@@ -42,7 +43,7 @@ export async function spellDeclaredIndexes(db: Kysely<unknown>, declared: Schema
     .filter((entry) => entry.indexes.length > 0)
   if (wanted.length === 0) return declared
 
-  const spelled = await probe(db, wanted)
+  const spelled = await probe(db, wanted, (trx) => createProbeEnums(trx, declared, live))
   return {
     ...declared,
     tables: declared.tables.map((table) => ({
@@ -80,9 +81,18 @@ export function probeFailure(
   }
 }
 
-/** An empty temporary table with `table`'s declared columns, for a probe; returns its oid. */
-export async function createTemporaryCopy(trx: Kysely<unknown>, table: TableModel, name: string): Promise<number> {
-  const columns = table.columns.map((column) => sql`${sql.id(column.name)} ${sql.raw(column.type)}`)
+/**
+ * An empty temporary table with `table`'s declared columns, for a probe; returns its oid.
+ * `columnType` spells a declared type as the probe can create it (an enum the target lacks yet
+ * is a stand-in type of the probe's own).
+ */
+export async function createTemporaryCopy(
+  trx: Kysely<unknown>,
+  table: TableModel,
+  name: string,
+  columnType: (type: string) => string = (type) => type,
+): Promise<number> {
+  const columns = table.columns.map((column) => sql`${sql.id(column.name)} ${sql.raw(columnType(column.type))}`)
   await sql`CREATE TEMPORARY TABLE ${sql.id(name)} (${sql.join(columns)})`.execute(trx)
   const { rows } = await sql<{ oid: number }>`SELECT ${`pg_temp.${name}`}::regclass::oid AS oid`.execute(trx)
   return Number(rows[0]?.oid)
@@ -94,6 +104,8 @@ class RollBack extends Error {}
 async function probe(
   db: Kysely<unknown>,
   wanted: readonly { readonly table: TableModel; readonly indexes: readonly IndexModel[] }[],
+  /** Prepares the types the temporary tables need that the target lacks yet (or lacks labels of). */
+  prepareTypes: (trx: Kysely<unknown>) => Promise<ProbeTypes>,
 ): Promise<Map<string, string>> {
   const spelled = new Map<string, string>()
   const problems: string[] = []
@@ -101,9 +113,10 @@ async function probe(
     await db.transaction().execute(async (trx) => {
       const probes = new Map<string, string>()
       const oids: number[] = []
+      const types = await prepareTypes(trx)
       for (const [t, { table, indexes }] of wanted.entries()) {
         const copy = { schema: 'pg_temp', name: `schema_migrate_probe_${t}` }
-        oids.push(await createTemporaryCopy(trx, table, copy.name))
+        oids.push(await createTemporaryCopy(trx, table, copy.name, types.columnType))
         for (const [i, index] of indexes.entries()) {
           if (index.definition === null) continue
           const name = `${copy.name}_${i}`
@@ -122,7 +135,7 @@ async function probe(
       }
       for (const found of await readIndexes(trx, { tableOids: oids })) {
         const declaredKey = probes.get(`${found.table}\0${found.index.name}`)
-        if (declaredKey !== undefined && found.index.canonical !== null) spelled.set(declaredKey, found.index.canonical)
+        if (declaredKey !== undefined && found.index.canonical !== null) spelled.set(declaredKey, types.respell(found.index.canonical))
       }
       throw new RollBack()
     })

@@ -12,6 +12,7 @@ import { canonicalExpression, defaultModel, sequenceDefaultText, sequenceOfDefau
 import type { IndexModel } from '../model/index-model.js'
 import { canonicalType } from '../model/normalize-type.js'
 import { type LiveConstraint, readConstraints } from './constraints.js'
+import { readEnums } from './enums.js'
 import { type LiveIndex, readIndexes } from './indexes.js'
 
 /**
@@ -46,7 +47,7 @@ type DefaultSequences = ReadonlyMap<string, { readonly schema: string; readonly 
 /**
  * Every ordinary and partitioned table in `namespaces` (partitions are part
  * of their parent), with its columns, primary key and indexes (a second
- * round trip, `indexes.ts`). The model's
+ * round trip, `indexes.ts`) and enum types (a third, `enums.ts`). The model's
  * `namespaces` lists those of `namespaces` that exist.
  */
 export async function introspect(db: Kysely<unknown>, namespaces: readonly string[]): Promise<SchemaModel> {
@@ -73,10 +74,11 @@ export async function introspect(db: Kysely<unknown>, namespaces: readonly strin
      ORDER BY n.nspname, c.relname, a.attnum`.execute(db)
 
   const model = modelFromCatalog(rows, await defaultSequences(db, rows), await readIndexes(db, { namespaces }))
-  return withConstraints(model, await readConstraints(db, { namespaces }))
+  const enums = await readEnums(db, model.namespaces)
+  return withConstraints({ ...model, enums }, await readConstraints(db, { namespaces }))
 }
 
-function withConstraints(model: ReturnType<typeof modelFromCatalog>, constraints: readonly LiveConstraint[]): SchemaModel {
+function withConstraints(model: ReturnType<typeof modelFromCatalog> & Pick<SchemaModel, 'enums'>, constraints: readonly LiveConstraint[]): SchemaModel {
   const of = new Map<string, LiveConstraint['constraint'][]>()
   for (const live of constraints) {
     const key = `${live.schema}.${live.table}`
@@ -108,7 +110,11 @@ async function defaultSequences(db: Kysely<unknown>, rows: readonly CatalogRow[]
   return new Map(found.map((row) => [row.attrdef, { schema: row.schema, name: row.name, owned: row.owned }]))
 }
 
-function modelFromCatalog(rows: readonly CatalogRow[], sequences: DefaultSequences, indexes: readonly LiveIndex[]): Omit<SchemaModel, 'tables'> & { tables: Omit<TableModel, 'constraints'>[] } {
+function modelFromCatalog(
+  rows: readonly CatalogRow[],
+  sequences: DefaultSequences,
+  indexes: readonly LiveIndex[],
+): Omit<SchemaModel, 'tables' | 'enums'> & { tables: Omit<TableModel, 'constraints'>[] } {
   const namespaces = new Set<string>()
   const tables = new Map<string, { table: Omit<TableModel, 'primaryKey' | 'indexes' | 'constraints'>; columns: ColumnModel[]; keyed: [number, string][] }>()
   for (const row of rows) {

@@ -74,12 +74,12 @@ async function explainOutput(db: Kysely<unknown>, requests: readonly DeparseRequ
 }
 
 /**
- * PostgreSQL refused the expression itself (bad value, unknown name, wrong
- * type: classes 22, 42, 0A). Anything else, a lost connection or a missing
+ * PostgreSQL refused the expression itself (bad value, unknown name or
+ * schema, wrong type: classes 22, 42, 0A, 3F). Anything else, a lost connection or a missing
  * privilege, is not an answer about the expression and is raised.
  */
 function refusesExpression(error: unknown): boolean {
   const state = sqlStateOf(error)
   if (state === null || state === '42501') return false
-  return ['22', '42', '0A'].includes(state.slice(0, 2))
+  return ['22', '42', '0A', '3F'].includes(state.slice(0, 2))
 }

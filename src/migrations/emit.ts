@@ -3,6 +3,7 @@ import type { Change } from '../diff/diff.js'
 import type { Step } from '../plan/plan.js'
 import { dropConstraintSql, dropIndexConcurrentlySql, dropIndexSql } from '../plan/render-index-sql.js'
 import { dropColumnSql, dropSchemaSql, dropTableSql } from '../plan/render-sql.js'
+import { dropEnumSql } from '../plan/enums.js'
 import { type MigrationLink, type MigrationStep, checksumOf, runsInTransaction } from './migration.js'
 
 /**
@@ -209,6 +210,14 @@ function slugParts(change: Change): [verb: string, table: string, object: string
       return ['replace_constraint', change.table.name, withoutTablePrefix(change.to.name, change.table.name)]
     case 'drop-constraint':
       return ['drop_constraint', change.table.name, withoutTablePrefix(change.constraint.name, change.table.name)]
+    case 'create-enum':
+      return ['create_enum', '', change.enum.name]
+    case 'add-enum-value':
+      return ['add_label', change.enum.name, change.label]
+    case 'alter-enum-labels':
+      return ['alter_labels', change.enum.name, '']
+    case 'drop-enum':
+      return ['drop_enum', '', change.enum.name]
   }
 }
 
@@ -230,6 +239,9 @@ function downStatements(changes: readonly Change[]): string[] | null {
         break
       case 'create-table':
         statements.push(dropTableSql(change.table))
+        break
+      case 'create-enum':
+        statements.push(dropEnumSql(change.enum))
         break
       case 'add-column':
         statements.push(dropColumnSql(change.table, change.column.name))

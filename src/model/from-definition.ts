@@ -2,6 +2,7 @@ import type { ColumnSpec, SqlExpression } from '../dsl/column.js'
 import type { SchemaDefinition, TableDefinition } from '../dsl/table.js'
 import { MigratorError, TypeSpecError } from '../errors.js'
 import { constraintsFromDefinition, type DeclaredTables, uniqueKeysOf } from './constraint-model.js'
+import { enumsFromDefinition } from './enum-model.js'
 import { indexesFromDefinition } from './index-model.js'
 import { compileOffline } from './compile-sql.js'
 import {
@@ -77,13 +78,17 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
     tables.push({ ...table, constraints })
   }
 
+  const tableNames = new Set(tables.map(tableKey))
+  const enums = enumsFromDefinition(definition, tableNames, (name, what) => checkIdentifier(name, what, problems), problems)
+
   if (problems.length > 0) {
     throw new MigratorError('schema', `the schema is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
       hint: 'fix the definitions in schema/ and run the command again',
     })
   }
   const sorted = sortTables(tables)
-  return { namespaces: [...new Set(sorted.map((t) => t.schema))].sort(compareText), tables: sorted }
+  const namespaces = [...new Set([...sorted.map((t) => t.schema), ...enums.map((e) => e.schema)])].sort(compareText)
+  return { namespaces, tables: sorted, enums }
 }
 
 function tableModel(declared: TableDefinition, relationNames: Set<string>, where: () => string, problems: string[]): Omit<TableModel, 'constraints'> {

@@ -30,5 +30,8 @@ export function schemaHash(model: SchemaModel): string {
       ? {}
       : { constraints: table.constraints.map((k) => (k.kind === 'check' ? [k.name, k.kind, k.sql] : [k.name, k.kind, k.columns, k.references, k.onDelete, k.onUpdate])) }),
   }))
-  return `sha256:${createHash('sha256').update(JSON.stringify(canonical)).digest('hex')}`
+  // Enums likewise: a schema without them keeps its hash.
+  const enums = model.enums.map((e) => [e.schema, e.name, e.labels])
+  const text = JSON.stringify(enums.length === 0 ? canonical : { tables: canonical, enums })
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`
 }

@@ -9,6 +9,7 @@
  */
 
 import type { ConstraintModel } from './constraint-model.js'
+import type { EnumModel } from './enum-model.js'
 import type { IndexModel } from './index-model.js'
 
 /** A column default, kept both as written and in canonical form. */
@@ -82,6 +83,8 @@ export interface SchemaModel {
   readonly namespaces: readonly string[]
   /** Sorted by schema, then name. */
   readonly tables: readonly TableModel[]
+  /** Enum types, sorted by schema, then name (`enum-model.ts`). */
+  readonly enums: readonly EnumModel[]
 }
 
 /** How much a schema declares: what verify, check and the post-apply assertion report having checked. */

@@ -168,9 +168,13 @@ export function splitCast(text: string): [expression: string, type: string] | nu
   if (last < 0) return null
   const type = text.slice(last + 2).trim()
   // A cast type is a name with optional modifiers and brackets; anything else means the `::` was not the last operator.
-  if (!/^[\w ."]+(\([\d, ]*\))?( with(out)? time zone)?(\[\d*\])*$/i.test(type)) return null
+  if (!CAST_TYPE.test(type)) return null
   return [text.slice(0, last).trim(), type]
 }
+
+/** `text`, `double precision`, `"audit ☂"."o'k ✓"`, `numeric(12,2)`, `timestamp(3) with time zone`, `mood[]`. */
+const TYPE_WORD = String.raw`(?:[\p{L}_][\p{L}\p{N}_$]*|"(?:[^"]|"")+")`
+const CAST_TYPE = new RegExp(String.raw`^${TYPE_WORD}(?:\s*\.\s*${TYPE_WORD}| ${TYPE_WORD})*(\([\d, ]*\))?( with(out)? time zone)?(\[\d*\])*$`, 'iu')
 
 /** Parts of a possibly qualified name as PostgreSQL reads them: unquoted parts fold to lower case. */
 export function parseQualifiedName(text: string): string[] | null {

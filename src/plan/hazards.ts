@@ -30,6 +30,11 @@ export const HAZARDS = {
   'constraint-change':
     'changes a foreign key or check constraint: it is dropped and added again NOT VALID in one transaction, then validated; rows that break the new definition fail the validation, which leaves it NOT VALID',
   'drop-constraint': 'the database has a foreign key or check constraint that schema/ lacks: dropping it lets rows that break it in',
+  'enum-label-removed':
+    'the database enum has labels schema/ lacks (removed or renamed): PostgreSQL cannot drop a label in place, so it is not planned automatically',
+  'enum-label-reordered':
+    'schema/ lists the enum labels in another order than the database: PostgreSQL cannot move a label, and the order is what comparisons and ORDER BY use; not planned automatically',
+  'drop-enum': 'the database has an enum type that schema/ lacks and no declared column uses: dropping it breaks queries, functions and columns outside schema/ that name it',
 } as const satisfies Record<string, string>
 
 export type HazardCode = keyof typeof HAZARDS

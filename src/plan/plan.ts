@@ -1,6 +1,7 @@
 import { generation } from '../diff/describe.js'
 import type { Change, TableRef } from '../diff/diff.js'
 import { type ConstraintChange, isConstraintChange } from '../diff/constraints.js'
+import { type EnumChange, isEnumChange } from '../diff/enums.js'
 import { type IndexChange, isIndexChange } from '../diff/indexes.js'
 import type { DatabaseFacts, FactsQuestion } from '../introspect/probe.js'
 import { functionsCalledIn } from '../introspect/probe.js'
@@ -8,6 +9,7 @@ import { displayTableName, SEQUENCE_DEFAULT, tableKey } from '../model/model.js'
 import { type AllowanceUse, type AllowEntry, entriesAllowing } from './allowance.js'
 import { type Hazard, type HazardCode, HAZARDS } from './hazards.js'
 import { constraintDrafts, setNotNullDrafts } from './constraints.js'
+import { defaultToKeep, enumDrafts } from './enums.js'
 import { indexDrafts } from './indexes.js'
 import * as render from './render-sql.js'
 
@@ -115,9 +117,11 @@ export function planChanges(changes: readonly Change[], options: PlanOptions): P
       ? indexDrafts(change, subject)
       : isConstraintChange(change)
         ? constraintDrafts(change, subject)
-        : change.kind === 'alter-column-nullability' && !change.nullable
-          ? setNotNullDrafts(change.table, change.column)
-          : [draftStep(change, options.facts)]
+        : isEnumChange(change)
+          ? enumDrafts(change, subject)
+          : change.kind === 'alter-column-nullability' && !change.nullable
+            ? setNotNullDrafts(change.table, change.column)
+            : [draftStep(change, options.facts)]
     const hazards = drafts.flatMap((draft) => draft.hazards)
     const statements = drafts.map((draft) => draft.sql)
     const codes = [...new Set(hazards.map((h) => h.code))]
@@ -171,7 +175,7 @@ export interface Draft {
   readonly warnings?: readonly string[]
 }
 
-function draftStep(change: Exclude<Change, IndexChange | ConstraintChange>, facts: DatabaseFacts): Draft {
+function draftStep(change: Exclude<Change, IndexChange | ConstraintChange | EnumChange>, facts: DatabaseFacts): Draft {
   const subject = subjectOf(change)
   const hazard = (code: HazardCode, detail = ''): Hazard => ({
     code,
@@ -206,7 +210,7 @@ function draftStep(change: Exclude<Change, IndexChange | ConstraintChange>, fact
     }
     case 'alter-column-type':
       return {
-        sql: render.alterColumnTypeSql(change.table, change.column, change.to),
+        sql: render.alterColumnTypeSql(change.table, change.column, change.to, defaultToKeep(change)),
         lock: 'ACCESS EXCLUSIVE',
         hazards: [hazard('column-type-change', ` (${change.from} → ${change.to})`)],
       }
@@ -280,6 +284,11 @@ export function subjectOf(change: Change): string {
     case 'alter-primary-key':
     case 'alter-partitioning':
       return displayTableName(change.table)
+    case 'create-enum':
+    case 'add-enum-value':
+    case 'alter-enum-labels':
+    case 'drop-enum':
+      return displayTableName(change.enum)
     case 'add-column':
     case 'drop-column':
       return `${displayTableName(change.table)}.${change.column.name}`

@@ -44,9 +44,17 @@ export function addColumnSql(t: TableName, model: ColumnModel): string {
   return render(sql`ALTER TABLE ${table(t)} ADD COLUMN IF NOT EXISTS ${columnDefinition(model)}`)
 }
 
-export function alterColumnTypeSql(t: TableName, name: string, type: string): string {
+/**
+ * `keepDefault`: a literal default to set again around the change, for types
+ * PostgreSQL cannot convert a default to by itself (text to an enum, an enum
+ * to text, whose default would keep naming the enum): dropped, the type
+ * changed, set back, in one statement.
+ */
+export function alterColumnTypeSql(t: TableName, name: string, type: string, keepDefault: string | null = null): string {
+  const change = sql`ALTER COLUMN ${column(name)} TYPE ${sql.raw(type)} USING ${column(name)}::${sql.raw(type)}`
+  if (keepDefault === null) return render(sql`ALTER TABLE ${table(t)} ${change}`)
   return render(
-    sql`ALTER TABLE ${table(t)} ALTER COLUMN ${column(name)} TYPE ${sql.raw(type)} USING ${column(name)}::${sql.raw(type)}`,
+    sql`ALTER TABLE ${table(t)} ALTER COLUMN ${column(name)} DROP DEFAULT, ${change}, ALTER COLUMN ${column(name)} SET DEFAULT ${sql.raw(keepDefault)}`,
   )
 }
 

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { type ApplyEvent, applyMigrations } from '../../src/apply/apply.js'
+import { type ApplyEvent, type ApplyResult, applyMigrations } from '../../src/apply/apply.js'
 import { loadMigrations } from '../../src/migrations/files.js'
 import { generateMigration } from '../../src/migrations/generate.js'
 import type { SchemaModel } from '../../src/model/model.js'
@@ -24,9 +24,14 @@ export async function writeAndApply(db: Kysely<unknown>, declared: SchemaModel, 
   await applyPending(db, declared, dir)
 }
 
-/** Applies what is pending in `dir` with the production executor and its post-apply assertion. */
-export async function applyPending(db: Kysely<unknown>, declared: SchemaModel, dir: string, onEvent: (event: ApplyEvent) => void = () => {}): Promise<void> {
-  await applyMigrations({
+/** Applies every migration in `dir` that `db` has not applied yet, with the production executor and its post-apply assertion. */
+export async function applyPending(
+  db: Kysely<unknown>,
+  declared: SchemaModel,
+  dir: string,
+  onEvent: (event: ApplyEvent) => void = () => {},
+): Promise<ApplyResult> {
+  return applyMigrations({
     db,
     declared,
     migrations: await loadMigrations(dir),
