@@ -12,10 +12,8 @@ export default defineConfig({
     maxConcurrency: 4,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Vitest's default on 2 cores is one worker, so files ran one after another while most of their time
-    // is spent waiting on servers, locks, timers and child processes. Three files at once keep both cores
-    // busy without queueing so many CLI processes that their start-up swamps the timing bounds.
-    maxWorkers: 3,
-    minWorkers: 1,
+    // Files run one at a time (Vitest's default on 2 cores): on a machine shared with other suites, three
+    // at once queued so many CLI processes that tests waiting for one to connect timed out. The time is won
+    // inside files instead, by concurrent tests on databases of their own.
   },
 })
