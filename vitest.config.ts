@@ -12,5 +12,8 @@ export default defineConfig({
     maxConcurrency: 4,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Files run one at a time (Vitest's default on 2 cores): on a machine shared with other suites, three
+    // at once queued so many CLI processes that tests waiting for one to connect timed out. The time is won
+    // inside files instead, by concurrent tests on databases of their own.
   },
 })

@@ -320,7 +320,7 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply guards on Po
 })
 
 describe('hostile database URLs: described by part, never echoed, never resolved', () => {
-  it.each([
+  it.concurrent.each([
     ['an unencoded @ / % and : in the password', 'postgres://app:Sup3r@S3cr%t:/x@db.internal/app', ['Sup3r', 'S3cr', 'x@db']],
     ['an invalid percent-escape (%zz) in the password', 'postgres://app:pa%zzword@db.internal:5432/app', ['pa%zz', 'zzword']],
     ['an unencoded @ in the password', 'postgres://app:pa@ss@db.internal:5432/app', ['pa@ss', 'ss@db']],
@@ -352,7 +352,7 @@ describe('hostile database URLs: described by part, never echoed, never resolved
   })
 })
 
-describe('schema modules that misbehave', () => {
+describe.concurrent('schema modules that misbehave', () => {
   it('a schema module whose top-level await never settles: exit 1 with a message, not a silent exit 13', async () => {
     const file = path.join(scratch(), 'never-settles.ts')
     await writeFile(file, 'await new Promise(() => {})\nexport const schema = null\n')

@@ -1,7 +1,7 @@
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it, type TestContext } from 'vitest'
 import { maxTotalBackoff } from '../src/apply/timing.js'
 import { PROJECT_MIGRATIONS, REPO, runCli, startCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
@@ -14,7 +14,8 @@ import { enabledTargets } from './support/targets.js'
 /**
  * `schema:apply` on a real PostgreSQL, through the CLI process the migrate
  * container runs: locks, retries, connection loss, signals, edited
- * migrations, concurrent runners, and the post-apply assertion.
+ * migrations, concurrent runners, and the post-apply assertion. Each test
+ * has a database of its own, so they run concurrently.
  */
 
 const SUCCESS_WORDING = /success|completed|✓|all good/i
@@ -35,26 +36,28 @@ const historyOf = async (url: string) =>
     ).catch(() => [])
   ).map((r) => r.name)
 
-describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQL', () => {
-  let database: Awaited<ReturnType<typeof createDatabase>>
+describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:apply on PostgreSQL', () => {
   const scratch = useScratchDir('apply')
-  const env = (extra: Record<string, string> = {}) => ({
-    NODE_ENV: 'production',
-    DATABASE_URL: database.url,
-    SCHEMA_LOCK_TIMEOUT: '1s',
-    SCHEMA_LOCK_RETRIES: '2',
-    ...extra,
-  })
-
-  beforeEach(async () => {
-    database = await createDatabase()
+  /**
+   * A database of the test's own holding the pre-109 call_log with 1,000 rows, dropped when the test
+   * ends, and the migrate container's environment for it: tests run concurrently, each on its own.
+   */
+  const setUp = async ({ onTestFinished }: TestContext) => {
+    const database = await createDatabase()
+    onTestFinished(() => database.drop())
     await query(database.url, pre109(1_000))
-  })
-  afterEach(async () => {
-    await database.drop()
-  })
+    const env = (extra: Record<string, string> = {}) => ({
+      NODE_ENV: 'production',
+      DATABASE_URL: database.url,
+      SCHEMA_LOCK_TIMEOUT: '1s',
+      SCHEMA_LOCK_RETRIES: '2',
+      ...extra,
+    })
+    return { database, env }
+  }
 
-  it('applies 109 and 110 to 200,000 rows, verifies, loses nothing, and a re-run is a no-op that still asserts', async () => {
+  it('applies 109 and 110 to 200,000 rows, verifies, loses nothing, and a re-run is a no-op that still asserts', async (context) => {
+    const { database, env } = await setUp(context)
     await query(database.url, 'INSERT INTO call_log (call_sid) SELECT $$CB$$ || g FROM generate_series(1, 199000) g')
     const result = await runCli(['apply'], { env: env() })
     expect(result.stderr).toBe('')
@@ -71,7 +74,9 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     expect(await historyOf(database.url)).toHaveLength(4)
   })
 
-  it('with a session holding a lock: exit 1 within the bound, nothing added, readers never stuck longer than lock_timeout', async () => {
+  // Alone: its bounds count the process's start-up, which concurrent runs would slow.
+  it.sequential('with a session holding a lock: exit 1 within the bound, nothing added, readers never stuck longer than lock_timeout', async (context) => {
+    const { database, env } = await setUp(context)
     const holder = await holdLock(database.url)
     try {
       const run = startCli(['apply'], { env: env() })
@@ -96,7 +101,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     }
   })
 
-  it('succeeds when the lock is released while retries remain', async () => {
+  it('succeeds when the lock is released while retries remain', async (context) => {
+    const { database, env } = await setUp(context)
     const holder = await holdLock(database.url)
     const run = startCli(['apply'], { env: env({ SCHEMA_LOCK_RETRIES: '5' }) })
     await waitForBlockedApply(database.url)
@@ -108,7 +114,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
   })
 
-  it('fails and names duration_sec when it already exists as text', async () => {
+  it('fails and names duration_sec when it already exists as text', async (context) => {
+    const { database, env } = await setUp(context)
     await query(database.url, 'ALTER TABLE call_log ADD COLUMN duration_sec text')
     const result = await runCli(['apply'], { env: env() })
     expect(result.code).toBe(1)
@@ -117,7 +124,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     expect(result.stdout + result.stderr).not.toMatch(SUCCESS_WORDING)
   })
 
-  it('refuses an applied migration that was edited, by name', async () => {
+  it('refuses an applied migration that was edited, by name', async (context) => {
+    const { env } = await setUp(context)
     const dir = path.join(scratch(), 'edited')
     await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
     expect((await runCli(['apply', '--migrations', dir], { env: env() })).code).toBe(0)
@@ -129,7 +137,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     expect(result.stderr).toMatch(/MIGRATION FAILED: \[migrations\] 0002_call_log_add_started_at_ended_at_duration_sec was edited after it was written/)
   })
 
-  it('refuses a pending migration edited to run something else, by name, before running anything', async () => {
+  it('refuses a pending migration edited to run something else, by name, before running anything', async (context) => {
+    const { database, env } = await setUp(context)
     const dir = path.join(scratch(), 'edited-pending')
     await cp(PROJECT_MIGRATIONS, dir, { recursive: true })
     const file = path.join(dir, '0002_call_log_add_started_at_ended_at_duration_sec.ts')
@@ -149,14 +158,16 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     expect(await historyOf(database.url)).toEqual([])
   })
 
-  it('the log shows the SQL each step runs', async () => {
+  it('the log shows the SQL each step runs', async (context) => {
+    const { env } = await setUp(context)
     const result = await runCli(['apply'], { env: env() })
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('  step 1/3: ALTER TABLE "public"."call_log" ADD COLUMN IF NOT EXISTS "started_at" timestamp with time zone')
     expect(result.stdout).toMatch(/^ {2}step 1\/3 ran in \d+ ms$/m)
   })
 
-  it('two runners at once: one applies, the other waits for the migration lock and finds nothing to do', async () => {
+  it('two runners at once: one applies, the other waits for the migration lock and finds nothing to do', async (context) => {
+    const { database, env } = await setUp(context)
     const holder = await holdLock(database.url)
     const first = startCli(['apply'], { env: env({ SCHEMA_LOCK_RETRIES: '10' }) })
     await waitForBlockedApply(database.url)
@@ -183,7 +194,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     ])
   })
 
-  it('a runner that cannot get the migration lock in time exits 1 naming the lock', async () => {
+  it('a runner that cannot get the migration lock in time exits 1 naming the lock', async (context) => {
+    const { database, env } = await setUp(context)
     const other = new pg.Client({ connectionString: database.url, application_name: 'other-runner' })
     await other.connect()
     await other.query('SELECT pg_advisory_lock(72616001)')
@@ -197,7 +209,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     }
   })
 
-  it('the backend killed while the DDL waits: exit 1, nothing half-applied, a re-run succeeds', async () => {
+  it('the backend killed while the DDL waits: exit 1, nothing half-applied, a re-run succeeds', async (context) => {
+    const { database, env } = await setUp(context)
     const holder = await holdLock(database.url)
     const run = startCli(['apply'], { env: env({ SCHEMA_LOCK_TIMEOUT: '30s' }) })
     const pid = await waitForBlockedApply(database.url)
@@ -215,10 +228,11 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
   })
 
-  it.each([
+  it.for([
     ['SIGTERM', 143],
     ['SIGINT', 130],
-  ] as const)('%s mid-apply rolls back, exits %i, and a re-run converges', async (signal, exitCode) => {
+  ] as const)('%s mid-apply rolls back, exits %i, and a re-run converges', async ([signal, exitCode], context) => {
+    const { database, env } = await setUp(context)
     const holder = await holdLock(database.url)
     const run = startCli(['apply'], { env: env({ SCHEMA_LOCK_TIMEOUT: '30s' }) })
     await waitForBlockedApply(database.url)
@@ -241,7 +255,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
   })
 
-  it('--json prints one JSON event per line, ending with the outcome', async () => {
+  it('--json prints one JSON event per line, ending with the outcome', async (context) => {
+    const { database, env } = await setUp(context)
     const ok = await runCli(['apply', '--json'], { env: env() })
     expect(ok.code).toBe(0)
     const events = ok.stdout.trim().split('\n').map((line) => JSON.parse(line))
@@ -263,7 +278,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
       return dir
     }
 
-    it('SET LOCAL lock_timeout and statement_timeout are in effect during the DDL itself', async () => {
+    it('SET LOCAL lock_timeout and statement_timeout are in effect during the DDL itself', async (context) => {
+      const { env } = await setUp(context)
       const check = `DO $$ BEGIN
         IF current_setting('lock_timeout') <> '2s' OR current_setting('statement_timeout') <> '3s' THEN
           RAISE EXCEPTION 'timeouts not in effect: lock_timeout=%, statement_timeout=%',
@@ -277,7 +293,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
       expect(result.code).toBe(0)
     })
 
-    it('a statement timeout (57014) fails at once: only lock timeouts and deadlocks are retried', async () => {
+    it('a statement timeout (57014) fails at once: only lock timeouts and deadlocks are retried', async (context) => {
+      const { env } = await setUp(context)
       const dir = await migrationWith('slow', ['SELECT pg_sleep(5)'])
       const result = await runCli(['apply', '--migrations', dir], { env: env({ SCHEMA_STATEMENT_TIMEOUT: '500ms' }) })
       expect(result.code).toBe(1)
@@ -285,7 +302,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
       expect(result.stdout).not.toContain('retry')
     })
 
-    it('a step is exactly one statement: a second one is refused, and nothing runs', async () => {
+    it('a step is exactly one statement: a second one is refused, and nothing runs', async (context) => {
+      const { database, env } = await setUp(context)
       const dir = await migrationWith('smuggled', ['ALTER TABLE call_log ADD COLUMN a int; DROP TABLE call_log'])
       const result = await runCli(['apply', '--migrations', dir], { env: env() })
       expect(result.code).toBe(1)
@@ -294,7 +312,8 @@ describe.runIf(enabledTargets().includes('postgres'))('schema:apply on PostgreSQ
       expect(await columnsOf(database.url)).not.toContain('a')
     })
 
-    it('any failure stops the run: later migrations do not run', async () => {
+    it('any failure stops the run: later migrations do not run', async (context) => {
+      const { database, env } = await setUp(context)
       const dir = await mkdtemp(path.join(scratch(), 'custom-'))
       await writeHandMigrations(dir, [
         { name: '0001_fails', steps: [{ sql: 'SELECT * FROM no_such_table' }] },

@@ -11,10 +11,9 @@ import {
   neededIn,
   outcomeOf,
   progressOf,
-  runInProcess,
   schemaWith,
 } from './support/backfill.js'
-import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, startCli } from './support/cli.js'
+import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, runInProcess, startCli } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { pre109 } from './support/fixtures.js'
 import { writeHandMigrations } from './support/hand-migrations.js'

@@ -13,7 +13,7 @@ const PRE_109 = pre109(1000)
 
 const workDir = useScratchDir('cli')
 
-describe('embedded default (no DATABASE_URL)', () => {
+describe.concurrent('embedded default (no DATABASE_URL)', () => {
   it('plans call_log on PGlite in ./.pglite and says so on stderr', async () => {
     const cwd = await mkdtemp(path.join(workDir(), 'embedded-'))
     const result = await runCli(['plan', '--schema', PROJECT_SCHEMA], { cwd })
@@ -46,7 +46,7 @@ describe('embedded default (no DATABASE_URL)', () => {
   })
 })
 
-describe('bad input fails before any database work, exit 1', () => {
+describe.concurrent('bad input fails before any database work, exit 1', () => {
   it('a schema module that throws on import names the file', async () => {
     const file = path.join(workDir(), 'broken-schema.ts')
     await writeFile(file, `throw new Error('boom at import')\n`)

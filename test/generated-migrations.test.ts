@@ -26,8 +26,10 @@ async function filesIn(dir: string): Promise<Record<string, string>> {
   return Object.fromEntries(await Promise.all(names.map(async (name) => [name, await readFile(path.join(dir, name), 'utf8')])))
 }
 
+// One database per test on a server; on PGlite the tests share the file's one instance, so they take turns.
 describe.each(enabledTargets())('generated migrations on %s', (target) => {
-  it('the committed generated-migrations/ are reproduced byte for byte from the schema history', async () => {
+  const test = target === 'pglite' ? it : it.concurrent
+  test('the committed generated-migrations/ are reproduced byte for byte from the schema history', async () => {
     const dir = await mkdtemp(path.join(scratch(), 'history-'))
     await withTestDatabase(target, async ({ db }) => {
       // Baseline (call_log before 109), then 109, then 110, then its indexes: plan, write, apply, as a team would have.
@@ -41,7 +43,7 @@ describe.each(enabledTargets())('generated migrations on %s', (target) => {
 
   // Kysely 0.28 runs every migration in one transaction unless told `disableTransactions`; from 0.30 its
   // `transactionMode: 'per-migration'` reads each file's `config` and runs 0004 (CONCURRENTLY) outside one.
-  it("Kysely's Migrator runs the generated files up and down, the non-transactional one outside a transaction", async () => {
+  test("Kysely's Migrator runs the generated files up and down, the non-transactional one outside a transaction", async () => {
     await withTestDatabase(target, async ({ db }) => {
       const migrations = await loadMigrations(PROJECT_MIGRATIONS)
       const modules = Object.fromEntries(
@@ -65,7 +67,7 @@ describe.each(enabledTargets())('generated migrations on %s', (target) => {
     })
   })
 
-  it("a non-transactional migration says so to Kysely's Migrator, and refuses to run inside a transaction", async () => {
+  test("a non-transactional migration says so to Kysely's Migrator, and refuses to run inside a transaction", async () => {
     const migrations = await loadMigrations(PROJECT_MIGRATIONS)
     const concurrent = migrations.filter((m) => m.steps.some((step) => step.transaction === false)).map((m) => m.name)
     expect(concurrent).toEqual(['0004_call_log_index_call_sid_key_created_at_idx'])
@@ -139,7 +141,7 @@ export default defineConfig({
   })
 })
 
-describe.runIf(enabledTargets().includes('postgres'))('schema:plan writes each change once', () => {
+describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:plan writes each change once', () => {
   it('a second plan before apply finds the pending migration and writes nothing; after apply, the next change gets the next file', async () => {
     const database = await createDatabase()
     const dir = await mkdtemp(path.join(scratch(), 'once-'))

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { type CliResult, REPO } from './cli.js'
+import { REPO } from './cli.js'
 import { query } from './sessions.js'
 
 /**
@@ -134,29 +134,4 @@ export const backfills = [${backfills}]
 `,
   )
   return target
-}
-
-/**
- * The CLI's `main`, in this process, as `bin.ts` calls it: for tests that
- * need no process of their own (signals and kill -9 do). Settings go as
- * flags, since the environment is shared by concurrent tests. `terminal`
- * gives it a status line, as `bin.ts` does when stderr is a terminal; what
- * it draws there comes back in `status`.
- */
-export async function runInProcess(args: readonly string[], { terminal = false } = {}): Promise<CliResult & { status: string[] }> {
-  const { main } = await import('../../src/cli/main.js')
-  let stdout = ''
-  let stderr = ''
-  const status: string[] = []
-  const started = performance.now()
-  const code = await main(
-    args,
-    {
-      out: (text) => void (stdout += `${text}\n`),
-      err: (text) => void (stderr += `${text}\n`),
-      ...(terminal ? { status: (text: string) => void status.push(text) } : {}),
-    },
-    { signal: new AbortController().signal, arm: () => {} },
-  )
-  return { code, signal: null, stdout, stderr, ms: performance.now() - started, status }
 }

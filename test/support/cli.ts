@@ -49,3 +49,29 @@ export function startCli(args: readonly string[], options: CliOptions = {}): { c
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).result
 }
+
+/**
+ * The CLI's `main`, in this process, as `bin.ts` calls it: for tests that
+ * need no process of their own (exit on a signal, kill -9 and what reaches a
+ * real stdout and stderr do), sparing each run a Node start-up and the
+ * loading of every module. Settings go as flags, since the environment is
+ * shared by concurrent tests. `terminal` gives it a status line, as `bin.ts`
+ * does when stderr is a terminal; what it draws there comes back in `status`.
+ */
+export async function runInProcess(args: readonly string[], { terminal = false } = {}): Promise<CliResult & { status: string[] }> {
+  const { main } = await import('../../src/cli/main.js')
+  let stdout = ''
+  let stderr = ''
+  const status: string[] = []
+  const started = performance.now()
+  const code = await main(
+    args,
+    {
+      out: (text) => void (stdout += `${text}\n`),
+      err: (text) => void (stderr += `${text}\n`),
+      ...(terminal ? { status: (text: string) => void status.push(text) } : {}),
+    },
+    { signal: new AbortController().signal, arm: () => {} },
+  )
+  return { code, signal: null, stdout, stderr, ms: performance.now() - started, status }
+}

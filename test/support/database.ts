@@ -1,20 +1,22 @@
 import { randomBytes } from 'node:crypto'
-import { PGlite } from '@electric-sql/pglite'
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
 import { citext } from '@electric-sql/pglite/contrib/citext'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { inject } from 'vitest'
 import { openTarget } from '../../src/target/open.js'
 import { PGlitePool } from '../../src/target/pglite-pool.js'
+import { createPGlite } from '../../src/target/pglite-template.js'
 import type { ServerTarget, TargetName } from './targets.js'
 
 /**
  * A fresh, empty database on a target for one test.
  *
  * PostgreSQL: a new database on the shared test server, opened through the
- * production `openTarget`. PGlite: one in-memory instance per test file
- * (start-up costs seconds), wiped back to an empty `public` before each use,
- * driven through the production `PGlitePool`.
+ * production `openTarget`. PGlite: one in-memory instance per test file,
+ * started from the production template (initdb once per machine, not once
+ * per file), wiped back to an empty `public` before each use, driven through
+ * the production `PGlitePool`.
  */
 export interface TestDatabase {
   readonly db: Kysely<unknown>
@@ -89,7 +91,8 @@ let shared: Promise<PGlite> | undefined
 
 async function withPGlite<T>(run: (database: TestDatabase) => Promise<T>): Promise<T> {
   // citext: real-world schemas use extension types, which a server ships and PGlite loads on request.
-  shared ??= PGlite.create({ extensions: { citext } })
+  const withCitext = { create: (options: PGliteOptions = {}) => PGlite.create({ ...options, extensions: { citext } }) }
+  shared ??= createPGlite(withCitext as unknown as typeof PGlite, null)
   const pglite = await shared
   await pglite.exec(`
     DO $$ DECLARE s text; BEGIN
