@@ -71,7 +71,8 @@ function timeSuite(): SuiteResult {
   const started = performance.now()
   let code = 0
   try {
-    execFileSync('npm', ['test'], { cwd: REPO, stdio: 'ignore' })
+    // Its output stays in .tmp/bench/npm-test.log, for when it fails.
+    execFileSync('sh', ['-c', `npm test > '${path.join(WORK, 'npm-test.log')}' 2>&1`], { cwd: REPO, stdio: 'ignore' })
   } catch (error) {
     code = (error as { status?: number }).status ?? 1
   }

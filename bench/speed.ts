@@ -122,12 +122,14 @@ export async function measureSpeed(ctx: SpeedContext): Promise<SpeedResults> {
   })
 
   rows.push(...(await embeddedRows(ctx, npmScript)))
-  rows.push(await applyRow(ctx, compiled))
+  const applied = await applyRow(ctx, compiled)
+  rows.push(applied.row)
 
   ctx.log('CPU profiles')
   const profiles = [
     { label: `schema:plan (compiled), ${main.toLocaleString('en')} tables`, summary: await profile(compiledPlan(mainDb, mainModules.js).args, { cwd: work, env: { DATABASE_URL: ctx.server.url(mainDb) } }, repo) },
     { label: 'schema:check (npm run: the bundle), the project', summary: await profile([...npmScript.slice(1), 'check'], { cwd: repo }, repo) },
+    applied.profile,
   ]
   return { rows, scaling, fit: linearFit(scaling), profiles }
 }
@@ -224,7 +226,7 @@ async function embeddedRows(ctx: SpeedContext, npmScript: readonly string[]): Pr
  * running the same four ALTERs in one transaction. Each run gets its own
  * copy of a call_log of 10,000 rows as it was before 109.
  */
-async function applyRow(ctx: SpeedContext, compiled: string): Promise<SpeedRow> {
+async function applyRow(ctx: SpeedContext, compiled: string): Promise<{ row: SpeedRow; profile: SpeedResults['profiles'][number] }> {
   ctx.log('apply of 109 + 110 vs psql')
   const { server, repo, work } = ctx
   await server.query('postgres', 'CREATE DATABASE pre109')
@@ -261,7 +263,9 @@ async function applyRow(ctx: SpeedContext, compiled: string): Promise<SpeedRow> 
     options: { cwd: work },
     prepare: async () => ({ env: libpqEnv(await fresh()) }),
   }
-  return { name: 'compiled `apply` of 109 + 110 vs psql running the same four ALTERs in one transaction', target: { compare: 'at-most', limit: 3 }, result: await measurePair(apply, psql, ctx.pairs) }
+  const row: SpeedRow = { name: 'compiled `apply` of 109 + 110 vs psql running the same four ALTERs in one transaction', target: { compare: 'at-most', limit: 3 }, result: await measurePair(apply, psql, ctx.pairs) }
+  const summary = await profile(apply.args, { ...apply.options, env: { ...apply.options.env, DATABASE_URL: await fresh() } }, repo)
+  return { row, profile: { label: 'schema:apply (compiled) of 0002 + 0003', summary } }
 }
 
 /** psql reads its connection from libpq's variables. */

@@ -62,11 +62,13 @@ function bucketOf(functionName: string, url: string): string {
   if (functionName === '(idle)') return 'waiting (idle: the server, the disk)'
   if (functionName === '(garbage collector)') return 'garbage collection'
   if (functionName === '(program)') return 'V8 and Node internals'
+  if (url.startsWith('wasm://')) return '@electric-sql/pglite (WebAssembly: PostgreSQL itself)'
+  if (url.includes('/node_modules/.cache/kysely-schema-migrate/') || url.includes('/dist/src/cli/')) return 'kysely-schema-migrate (the bundle, Kysely included)'
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]
   if (pkg) return pkg === '@ts-morph/common' || pkg === 'typescript' ? 'TypeScript compiler (ts-morph)' : pkg
   if (/node:internal\/modules|node:internal\/bootstrap|node:internal\/deps\/cjs-module-lexer/.test(url) || /^(readFileUtf8|internalModuleStat|compileSourceTextModule|wrapSafe)$/.test(functionName)) {
     return 'module loading (resolve, read, compile)'
   }
   if (url.startsWith('node:') || url === '') return 'Node built-ins'
-  return 'kysely-schema-migrate and the schema module'
+  return 'the schema module and other project files'
 }
