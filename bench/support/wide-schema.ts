@@ -32,7 +32,7 @@ const tableName = (i: number) => `t_${String(i).padStart(4, '0')}`
 
 export const CALL_LOG_DDL = `CREATE TABLE call_log (
   id bigserial PRIMARY KEY,
-  call_sid text NOT NULL,
+  call_sid text NOT NULL UNIQUE,
   from_number text,
   to_number text,
   status text NOT NULL DEFAULT 'queued',
@@ -42,6 +42,18 @@ export const CALL_LOG_DDL = `CREATE TABLE call_log (
   duration_sec integer,
   summary_status text
 );`
+
+/** The indexes schema/call-log.ts declares besides the unique call_sid. */
+export const CALL_LOG_INDEX_DDL = ['CREATE INDEX call_log_created_at_idx ON call_log (created_at);']
+
+/** call_log as it was before migration 109, with `rows` rows. */
+export function pre109Sql(rows: number): string {
+  return `CREATE TABLE call_log (
+    id bigserial PRIMARY KEY, call_sid text NOT NULL, from_number text, to_number text,
+    status text NOT NULL DEFAULT 'queued', created_at timestamptz NOT NULL DEFAULT now());
+  INSERT INTO call_log (call_sid, from_number, to_number)
+    SELECT 'CA' || g, '+1555' || g, '+1666' || g FROM generate_series(1, ${rows}) g;`
+}
 
 export function wideDdl(tables: number): string[] {
   return Array.from({ length: tables }, (_, i) => {

@@ -28,7 +28,16 @@ export async function runCheck(options: CommandOptions, io: Io): Promise<number>
     { kind: 'pglite', dataDir: null, display: 'fresh in-memory PGlite database' },
     { connectTimeoutMs: settings.connectTimeoutMs },
   )
-  const duplicates = findDuplicateColumns(settings.schemaPath)
+  // Awaited below; until then its failure must not count as unhandled.
+  opening.catch(() => {})
+  let duplicates
+  try {
+    duplicates = await findDuplicateColumns(settings.schemaPath)
+  } catch (error) {
+    // The scan's failure (no TypeScript, no ts-morph) is the one to report; the database is not needed.
+    await opening.then((target) => target.close(), () => {})
+    throw error
+  }
   const target = await opening
   if (duplicates.length > 0) {
     await target.close()

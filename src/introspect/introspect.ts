@@ -115,6 +115,9 @@ function modelFromCatalog(
   sequences: DefaultSequences,
   indexes: readonly LiveIndex[],
 ): Omit<SchemaModel, 'tables' | 'enums'> & { tables: Omit<TableModel, 'constraints'>[] } {
+  // A schema spells few distinct types and defaults over many columns: each is normalized once.
+  const canonicalTypeOf = memoized(canonicalType)
+  const defaultOf = memoized((key: string) => defaultModel(key.slice(key.indexOf('\0') + 1), key.slice(0, key.indexOf('\0'))))
   const namespaces = new Set<string>()
   const tables = new Map<string, { table: Omit<TableModel, 'primaryKey' | 'indexes' | 'constraints'>; columns: ColumnModel[]; keyed: [number, string][] }>()
   for (const row of rows) {
@@ -129,13 +132,13 @@ function modelFromCatalog(
       tables.set(key, entry)
     }
     if (row.column === null || row.type === null) continue // a table with no columns
-    const type = canonicalType(row.type)
+    const type = canonicalTypeOf(row.type)
     const generated = generatedColumn(row)
     entry.columns.push({
       name: row.column,
       type,
       nullable: row.not_null !== true,
-      default: generated || row.default_expr === null ? null : liveDefault(row.default_expr, type, sequences.get(row.default_oid ?? '')),
+      default: generated || row.default_expr === null ? null : liveDefault(row.default_expr, type, sequences.get(row.default_oid ?? ''), defaultOf),
       identity: identityKind(row.identity),
       generated,
       catalogType: false,
@@ -163,12 +166,24 @@ function liveDefault(
   expression: string,
   type: string,
   drawsFrom: { readonly schema: string; readonly name: string; readonly owned: boolean } | undefined,
+  defaultOf: (typeAndExpression: string) => ColumnDefault | null,
 ): ColumnDefault | null {
   if (drawsFrom && sequenceOfDefault(expression)) {
     const sequence = { schema: drawsFrom.schema, name: drawsFrom.name, ownedByColumn: drawsFrom.owned }
     return { sql: expression, canonical: sequenceDefaultText(sequence), sequence }
   }
-  return defaultModel(expression, type)
+  return defaultOf(`${type}\0${expression}`)
+}
+
+/** `compute`, remembering each answer: for pure functions of their text. */
+function memoized<T>(compute: (text: string) => T): (text: string) => T {
+  const known = new Map<string, T>()
+  return (text) => {
+    if (known.has(text)) return known.get(text) as T
+    const value = compute(text)
+    known.set(text, value)
+    return value
+  }
 }
 
 function generatedColumn(row: CatalogRow): GeneratedColumn | null {
