@@ -194,11 +194,20 @@ describe.runIf(enabledTargets().includes('postgres')).concurrent('schema:apply o
     ])
   })
 
-  it('a runner that cannot get the migration lock in time exits 1 naming the lock', async (context) => {
+  it('a runner that cannot get the migration lock in time exits 1 naming the lock and its holder in this database', async (context) => {
     const { database, env } = await setUp(context)
+    // A run against another database of the same server holds a lock of the same key there, first: it is not the holder.
+    const elsewhere = await createDatabase()
+    const unrelated = new pg.Client({ connectionString: elsewhere.url, application_name: 'unrelated-runner' })
+    await unrelated.connect()
+    await unrelated.query('SELECT pg_advisory_lock(72616001)')
     const other = new pg.Client({ connectionString: database.url, application_name: 'other-runner' })
     await other.connect()
     await other.query('SELECT pg_advisory_lock(72616001)')
+    context.onTestFinished(async () => {
+      await unrelated.end()
+      await elsewhere.drop()
+    })
     try {
       const result = await runCli(['apply', '--lock-wait', '1s'], { env: env() })
       expect(result.code).toBe(1)

@@ -66,7 +66,9 @@ async function describeHolder(conn: Kysely<unknown>): Promise<string | null> {
     SELECT l.pid, a.application_name
       FROM pg_catalog.pg_locks l
       LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
-     WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = ${MIGRATION_LOCK_KEY}`.execute(conn)
+     WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = ${MIGRATION_LOCK_KEY} AND l.objsubid = 1
+       -- Advisory locks are per database: a run against another database of the server holds a key of its own.
+       AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`.execute(conn)
   const row = rows[0]
   if (!row) return null
   return `backend pid ${row.pid}${row.application_name ? ` (${row.application_name})` : ''}`
