@@ -19,9 +19,18 @@ export type ConstraintChange =
       readonly newTable: boolean
       /** A foreign key whose columns lead no declared index (nor the primary key): the index to add, for the warning. */
       readonly missingIndex: readonly string[] | null
+      /** The table is partitioned: PostgreSQL before 18 cannot add a foreign key to it `NOT VALID`. */
+      readonly partitioned: boolean
     }
   | { readonly kind: 'validate-constraint'; readonly table: TableRef; readonly constraint: ConstraintModel }
-  | { readonly kind: 'replace-constraint'; readonly table: TableRef; readonly from: ConstraintModel; readonly to: ConstraintModel }
+  | {
+      readonly kind: 'replace-constraint'
+      readonly table: TableRef
+      readonly from: ConstraintModel
+      readonly to: ConstraintModel
+      /** As for `add-constraint`. */
+      readonly partitioned: boolean
+    }
   | { readonly kind: 'drop-constraint'; readonly table: TableRef; readonly constraint: ConstraintModel }
 
 export const CONSTRAINT_CHANGE_KINDS = ['add-constraint', 'validate-constraint', 'replace-constraint', 'drop-constraint'] as const
@@ -39,12 +48,13 @@ export function diffConstraints(
   const liveByName = new Map((live?.constraints ?? []).map((constraint) => [constraint.name, constraint]))
   const declaredNames = new Set(declared.constraints.map((constraint) => constraint.name))
   const changes: ConstraintChange[] = []
+  const partitioned = declared.partitionBy !== null
   for (const constraint of declared.constraints) {
     const current = liveByName.get(constraint.name)
     if (!current) {
       const missingIndex = constraint.kind === 'foreign-key' && !leadsAnIndex(declared, constraint.columns) ? constraint.columns : null
-      changes.push({ kind: 'add-constraint', table, constraint, newTable: live === null, missingIndex })
-    } else if (!sameConstraint(current, constraint)) changes.push({ kind: 'replace-constraint', table, from: current, to: constraint })
+      changes.push({ kind: 'add-constraint', table, constraint, newTable: live === null, missingIndex, partitioned })
+    } else if (!sameConstraint(current, constraint)) changes.push({ kind: 'replace-constraint', table, from: current, to: constraint, partitioned })
     else if (!current.valid) changes.push({ kind: 'validate-constraint', table, constraint })
   }
   // The temporary check of a NOT NULL under way (a validation that failed on nulls) belongs to that change, not to schema/.

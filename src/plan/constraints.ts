@@ -24,6 +24,12 @@ import { alterColumnNullabilitySql } from './render-sql.js'
  *   valid check without scanning, then the check is dropped.
  * On a table the same plan creates, the constraint is added valid at once,
  * in the migration's transaction: the table is empty.
+ *
+ * A foreign key on an existing partitioned table is the exception:
+ * PostgreSQL before 18 refuses `NOT VALID` there, and a migration planned on
+ * 18 (PGlite included) may be applied to an older server. It is added valid
+ * in one statement, which blocks writes to both tables while it scans every
+ * partition: the hazard `foreign-key-partitioned-scan`, held back unless allowed.
  */
 export function constraintDrafts(change: ConstraintChange, subject: string): Draft[] {
   const hazard = (code: HazardCode): Hazard => ({ code, message: `${subject}: ${HAZARDS[code]}` })
@@ -35,6 +41,7 @@ export function constraintDrafts(change: ConstraintChange, subject: string): Dra
         const { constraint } = change
         return [{ sql: addConstraintSql(table, constraint, { notValid: false }), lock: 'none', hazards: [], alsoLocks: referencedLock(constraint, 'SHARE ROW EXCLUSIVE'), warnings }]
       }
+      if (change.partitioned && change.constraint.kind === 'foreign-key') return [{ ...addValidAtOnce(table, change.constraint, hazard), warnings }]
       const [add, validate] = addThenValidate(table, change.constraint)
       return [{ ...add, warnings }, validate]
     }
@@ -44,7 +51,7 @@ export function constraintDrafts(change: ConstraintChange, subject: string): Dra
       // Dropped and added in one transaction, so the table is never without it; validated after.
       return [
         { sql: dropConstraintSql(table, change.from.name), lock: 'ACCESS EXCLUSIVE', hazards: [hazard('constraint-change')], alsoLocks: referencedLock(change.from, 'ACCESS EXCLUSIVE') },
-        ...addThenValidate(table, change.to),
+        ...(change.partitioned && change.to.kind === 'foreign-key' ? [addValidAtOnce(table, change.to, hazard)] : addThenValidate(table, change.to)),
       ]
     case 'drop-constraint':
       return [{ sql: dropConstraintSql(table, change.constraint.name), lock: 'ACCESS EXCLUSIVE', hazards: [hazard('drop-constraint')], alsoLocks: referencedLock(change.constraint, 'ACCESS EXCLUSIVE') }]
@@ -68,6 +75,16 @@ function addThenValidate(table: TableRef, constraint: ConstraintModel): [Draft, 
     { sql: addConstraintSql(table, constraint, { notValid: true }), lock, hazards: [], alsoLocks: referencedLock(constraint, 'SHARE ROW EXCLUSIVE') },
     validateDraft(table, constraint),
   ]
+}
+
+/** A foreign key on an existing partitioned table: added and validated in one statement (see above). */
+function addValidAtOnce(table: TableRef, constraint: ConstraintModel, hazard: (code: HazardCode) => Hazard): Draft {
+  return {
+    sql: addConstraintSql(table, constraint, { notValid: false }),
+    lock: 'SHARE ROW EXCLUSIVE',
+    hazards: [hazard('foreign-key-partitioned-scan')],
+    alsoLocks: referencedLock(constraint, 'SHARE ROW EXCLUSIVE'),
+  }
 }
 
 function validateDraft(table: TableRef, constraint: ConstraintModel): Draft {

@@ -30,6 +30,8 @@ export const HAZARDS = {
   'constraint-change':
     'changes a foreign key or check constraint: it is dropped and added again NOT VALID in one transaction, then validated; rows that break the new definition fail the validation, which leaves it NOT VALID',
   'drop-constraint': 'the database has a foreign key or check constraint that schema/ lacks: dropping it lets rows that break it in',
+  'foreign-key-partitioned-scan':
+    'adds a foreign key to a partitioned table that has rows: PostgreSQL before 18 cannot add it NOT VALID there, so it is added and validated in one statement, which blocks writes to both tables while it scans every partition: plan it for a quiet time',
   'enum-label-removed':
     'the database enum has labels schema/ lacks (removed or renamed): PostgreSQL cannot drop a label in place, so it is not planned automatically',
   'enum-label-reordered':
