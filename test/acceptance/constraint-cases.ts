@@ -47,6 +47,14 @@ const WITH_ROWS = `
   INSERT INTO accounts SELECT g, g % 3, 'c' || g FROM generate_series(1, 50) g;
   INSERT INTO invoices SELECT g, 1 + g % 50, (1 + g % 50) % 3, 'c' || (1 + g % 50), NULLIF(g - 1, 0), g, 'draft' FROM generate_series(1, 300) g;`
 
+/** A partitioned table with rows, without the foreign key PARTITIONED_CALLS declares. */
+const PARTITIONED_WITH_ROWS = `
+  CREATE TABLE accounts (id bigint PRIMARY KEY, org integer NOT NULL, code text NOT NULL, CONSTRAINT accounts_org_code_key UNIQUE (org, code));
+  CREATE TABLE calls (id bigint NOT NULL, account_id bigint, at date NOT NULL) PARTITION BY RANGE (at);
+  CREATE TABLE calls_2024 PARTITION OF calls FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+  INSERT INTO accounts SELECT g, g % 3, 'c' || g FROM generate_series(1, 5) g;
+  INSERT INTO calls SELECT g, 1 + g % 5, date '2024-03-01' FROM generate_series(1, 20) g;`
+
 /** A partitioned table, with a foreign key to accounts, and no index for it (a warning, not a step). */
 const PARTITIONED_CALLS = defineSchema(
   accounts,
@@ -56,22 +64,14 @@ const PARTITIONED_CALLS = defineSchema(
 export const CONSTRAINT_CASES: readonly AcceptanceCase[] = [
   {
     name: 'a foreign key on a partitioned table with rows is held back (foreign-key-partitioned-scan): PostgreSQL before 18 cannot add it NOT VALID',
-    before: `CREATE TABLE accounts (id bigint PRIMARY KEY, org integer NOT NULL, code text NOT NULL, CONSTRAINT accounts_org_code_key UNIQUE (org, code));
-      CREATE TABLE calls (id bigint NOT NULL, account_id bigint, at date NOT NULL) PARTITION BY RANGE (at);
-      CREATE TABLE calls_2024 PARTITION OF calls FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-      INSERT INTO accounts SELECT g, g % 3, 'c' || g FROM generate_series(1, 5) g;
-      INSERT INTO calls SELECT g, 1 + g % 5, date '2024-03-01' FROM generate_series(1, 20) g;`,
+    before: PARTITIONED_WITH_ROWS,
     schema: PARTITIONED_CALLS,
     steps: [],
     heldBack: ['foreign-key-partitioned-scan calls.calls_account_id_fkey'],
   },
   {
     name: 'allowed, a foreign key on a partitioned table with rows is added and validated in one statement',
-    before: `CREATE TABLE accounts (id bigint PRIMARY KEY, org integer NOT NULL, code text NOT NULL, CONSTRAINT accounts_org_code_key UNIQUE (org, code));
-      CREATE TABLE calls (id bigint NOT NULL, account_id bigint, at date NOT NULL) PARTITION BY RANGE (at);
-      CREATE TABLE calls_2024 PARTITION OF calls FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-      INSERT INTO accounts SELECT g, g % 3, 'c' || g FROM generate_series(1, 5) g;
-      INSERT INTO calls SELECT g, 1 + g % 5, date '2024-03-01' FROM generate_series(1, 20) g;`,
+    before: PARTITIONED_WITH_ROWS,
     schema: PARTITIONED_CALLS,
     allow: ['foreign-key-partitioned-scan'],
     steps: ['add-constraint calls.calls_account_id_fkey'],
