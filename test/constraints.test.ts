@@ -12,7 +12,7 @@ import { checksumOf, type MigrationStep } from '../src/migrations/migration.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
 import { casesOn } from './support/cases.js'
 import { withTestDatabase } from './support/database.js'
-import { applyPending, planFor } from './support/pipeline.js'
+import { applyPending, planFor, writeAndApply } from './support/pipeline.js'
 import { useScratchDir } from './support/scratch.js'
 import { holdLock } from './support/sessions.js'
 import { enabledServers, enabledTargets } from './support/targets.js'
@@ -109,6 +109,27 @@ describe.each(enabledTargets())('validation failures on %s', (target) => {
       expect(error.message).toContain('orders_account_id_fkey')
       expect(error.message).toContain('Key (account_id)=(99) is not present in table "accounts"')
       expect(await validated(db, 'orders_account_id_fkey')).toBe(false)
+    })
+  })
+})
+
+// NOT ENFORCED arrived in PostgreSQL 18: the newest server of the run is the one that has it.
+describe.each(enabledServers().filter((server) => server === 'postgres'))('a constraint made NOT ENFORCED by hand on %s', (server) => {
+  it.concurrent('differs from its declaration (constraint-change), and is never planned as a VALIDATE PostgreSQL refuses', async ({ expect }) => {
+    await withTestDatabase(server, async ({ db, exec }) => {
+      await exec(`${ROWS} CREATE INDEX ON orders (account_id);
+        ALTER TABLE orders ADD CONSTRAINT orders_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts (id) NOT ENFORCED;`)
+      const schema = orders({ indexes: [index('account_id')] })
+      const held = await planFor(db, modelFromDefinition(schema))
+      expect(held.steps).toEqual([])
+      expect(held.heldBack.map((h) => [h.change.kind, h.hazards.map((z) => z.code)])).toEqual([['replace-constraint', ['constraint-change']]])
+
+      const allowed = await planFor(db, modelFromDefinition(schema), ['constraint-change'])
+      expect(allowed.steps.map((step) => /(DROP|ADD|VALIDATE) CONSTRAINT/.exec(step.sql)?.[0])).toEqual(['DROP CONSTRAINT', 'ADD CONSTRAINT', 'VALIDATE CONSTRAINT'])
+      await writeAndApply(db, modelFromDefinition(schema), allowed, await mkdtemp(path.join(scratch(), 'not-enforced-')))
+      const { rows } = await sql<{ valid: boolean; enforced: boolean }>`
+        SELECT convalidated AS valid, conenforced AS enforced FROM pg_constraint WHERE conname = 'orders_account_id_fkey'`.execute(db)
+      expect(rows).toEqual([{ valid: true, enforced: true }])
     })
   })
 })
