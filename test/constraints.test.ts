@@ -66,7 +66,7 @@ describe.each(enabledTargets())('validation failures on %s', (target) => {
       expect(error.message).toContain('step 4/4 (add-constraint orders.orders_qty_positive)')
       expect(error.message).toContain('orders_qty_positive')
       expect(error.message).toContain('3 rows break it')
-      expect(error.hint).toContain('SELECT * FROM orders WHERE NOT ((qty > 0))')
+      expect(error.hint).toContain('SELECT * FROM "orders" WHERE NOT ((qty > 0))')
       expect(await validated(db, 'orders_qty_positive')).toBe(false)
       // Meanwhile the NOT VALID check already rejects new rows that break it.
       await expect(exec(`INSERT INTO orders VALUES (1000, 1, -5, 'n')`)).rejects.toThrow(/orders_qty_positive/)
