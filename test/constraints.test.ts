@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { type ApplyEvent, StepFailedError } from '../src/apply/apply.js'
 import { tablesToLock } from '../src/apply/step-targets.js'
 import { c, check, defineSchema, foreignKey, index, type SchemaDefinition, table } from '../src/dsl/index.js'
+import { MigratorError } from '../src/errors.js'
 import { loadMigrations } from '../src/migrations/files.js'
 import { generateMigration } from '../src/migrations/generate.js'
 import { checksumOf, type MigrationStep } from '../src/migrations/migration.js'
@@ -97,6 +98,25 @@ describe.each(enabledTargets())('validation failures on %s', (target) => {
         SELECT attnotnull AS notnull, (SELECT count(*)::int FROM pg_constraint WHERE conname = 'orders_note_nn_ksm') AS checks
           FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'note'`.execute(db)
       expect(after[0]).toEqual({ notnull: true, checks: 0 })
+    })
+  })
+
+  casesOn(target)('a foreign key PostgreSQL cannot implement (column types that do not compare) is refused by plan, naming it, before any DDL', async ({ expect }) => {
+    await withTestDatabase(target, async ({ db }) => {
+      const codes = table('codes', { code: c.text().primaryKey() })
+      const mismatched = defineSchema(codes, table('uses', { id: c.bigint().primaryKey(), code: c.integer().references(codes, 'code') }, { indexes: [index('code')] }))
+      const error = await planFor(db, modelFromDefinition(mismatched)).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(MigratorError)
+      expect((error as MigratorError).message).toContain('table uses, foreign key uses_code_fkey: PostgreSQL cannot add it')
+      expect((error as MigratorError).message).toContain('incompatible types: integer and text')
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname IN ('codes', 'uses')`.execute(db)
+      expect(rows[0]?.n).toBe(0)
+
+      // integer to bigint compares: planned, applied and verified as usual.
+      const numbers = table('numbers', { id: c.bigint().primaryKey() })
+      const widened = defineSchema(numbers, table('uses', { id: c.bigint().primaryKey(), n: c.integer().references(numbers, 'id') }, { indexes: [index('n')] }))
+      const { apply } = await planned(db, widened, `${target}-fk-types`)
+      await apply()
     })
   })
 
