@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import { type Change, diffSchemas } from './diff/diff.js'
 import { spellDeclaredChecks } from './introspect/check-probe.js'
+import { checkDeclaredForeignKeys } from './introspect/foreign-key-probe.js'
 import { spellDeclaredIndexes } from './introspect/index-probe.js'
 import { settleByServer } from './diff/settle.js'
 import { resolveCatalogReferences } from './introspect/catalog-references.js'
@@ -56,6 +57,7 @@ export interface PlanRequest {
  */
 export async function planAgainst(db: Kysely<unknown>, request: PlanRequest): Promise<Comparison & { plan: Plan }> {
   const comparison = await compare(db, request.declared, { probeAllIndexes: true })
+  await checkDeclaredForeignKeys(db, comparison.declared, comparison.live)
   const facts = await probeFacts(db, factsNeeded(comparison.changes))
   const plan = planChanges(comparison.changes, { timeouts: request.timeouts, allow: request.allow, facts })
   await checkWrittenDefaults(plan, serverDeparse(db), pendingEnums(comparison.declared, comparison.live))

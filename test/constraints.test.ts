@@ -6,13 +6,14 @@ import { describe, expect, it } from 'vitest'
 import { type ApplyEvent, StepFailedError } from '../src/apply/apply.js'
 import { tablesToLock } from '../src/apply/step-targets.js'
 import { c, check, defineSchema, foreignKey, index, type SchemaDefinition, table } from '../src/dsl/index.js'
+import { MigratorError } from '../src/errors.js'
 import { loadMigrations } from '../src/migrations/files.js'
 import { generateMigration } from '../src/migrations/generate.js'
 import { checksumOf, type MigrationStep } from '../src/migrations/migration.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
 import { casesOn } from './support/cases.js'
 import { withTestDatabase } from './support/database.js'
-import { applyPending, planFor } from './support/pipeline.js'
+import { applyPending, planFor, writeAndApply } from './support/pipeline.js'
 import { useScratchDir } from './support/scratch.js'
 import { holdLock } from './support/sessions.js'
 import { enabledServers, enabledTargets } from './support/targets.js'
@@ -66,7 +67,7 @@ describe.each(enabledTargets())('validation failures on %s', (target) => {
       expect(error.message).toContain('step 4/4 (add-constraint orders.orders_qty_positive)')
       expect(error.message).toContain('orders_qty_positive')
       expect(error.message).toContain('3 rows break it')
-      expect(error.hint).toContain('SELECT * FROM orders WHERE NOT ((qty > 0))')
+      expect(error.hint).toContain('SELECT * FROM "orders" WHERE NOT ((qty > 0))')
       expect(await validated(db, 'orders_qty_positive')).toBe(false)
       // Meanwhile the NOT VALID check already rejects new rows that break it.
       await expect(exec(`INSERT INTO orders VALUES (1000, 1, -5, 'n')`)).rejects.toThrow(/orders_qty_positive/)
@@ -100,6 +101,25 @@ describe.each(enabledTargets())('validation failures on %s', (target) => {
     })
   })
 
+  casesOn(target)('a foreign key PostgreSQL cannot implement (column types that do not compare) is refused by plan, naming it, before any DDL', async ({ expect }) => {
+    await withTestDatabase(target, async ({ db }) => {
+      const codes = table('codes', { code: c.text().primaryKey() })
+      const mismatched = defineSchema(codes, table('uses', { id: c.bigint().primaryKey(), code: c.integer().references(codes, 'code') }, { indexes: [index('code')] }))
+      const error = await planFor(db, modelFromDefinition(mismatched)).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(MigratorError)
+      expect((error as MigratorError).message).toContain('table uses, foreign key uses_code_fkey: PostgreSQL cannot add it')
+      expect((error as MigratorError).message).toContain('incompatible types: integer and text')
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname IN ('codes', 'uses')`.execute(db)
+      expect(rows[0]?.n).toBe(0)
+
+      // integer to bigint compares: planned, applied and verified as usual.
+      const numbers = table('numbers', { id: c.bigint().primaryKey() })
+      const widened = defineSchema(numbers, table('uses', { id: c.bigint().primaryKey(), n: c.integer().references(numbers, 'id') }, { indexes: [index('n')] }))
+      const { apply } = await planned(db, widened, `${target}-fk-types`)
+      await apply()
+    })
+  })
+
   casesOn(target)('a foreign key existing rows break fails at VALIDATE with the missing key, and stays NOT VALID', async ({ expect }) => {
     await withTestDatabase(target, async ({ db, exec }) => {
       await exec(`${ROWS} UPDATE orders SET account_id = 99 WHERE id = 7;`)
@@ -109,6 +129,27 @@ describe.each(enabledTargets())('validation failures on %s', (target) => {
       expect(error.message).toContain('orders_account_id_fkey')
       expect(error.message).toContain('Key (account_id)=(99) is not present in table "accounts"')
       expect(await validated(db, 'orders_account_id_fkey')).toBe(false)
+    })
+  })
+})
+
+// NOT ENFORCED arrived in PostgreSQL 18: the newest server of the run is the one that has it.
+describe.each(enabledServers().filter((server) => server === 'postgres'))('a constraint made NOT ENFORCED by hand on %s', (server) => {
+  it.concurrent('differs from its declaration (constraint-change), and is never planned as a VALIDATE PostgreSQL refuses', async ({ expect }) => {
+    await withTestDatabase(server, async ({ db, exec }) => {
+      await exec(`${ROWS} CREATE INDEX ON orders (account_id);
+        ALTER TABLE orders ADD CONSTRAINT orders_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts (id) NOT ENFORCED;`)
+      const schema = orders({ indexes: [index('account_id')] })
+      const held = await planFor(db, modelFromDefinition(schema))
+      expect(held.steps).toEqual([])
+      expect(held.heldBack.map((h) => [h.change.kind, h.hazards.map((z) => z.code)])).toEqual([['replace-constraint', ['constraint-change']]])
+
+      const allowed = await planFor(db, modelFromDefinition(schema), ['constraint-change'])
+      expect(allowed.steps.map((step) => /(DROP|ADD|VALIDATE) CONSTRAINT/.exec(step.sql)?.[0])).toEqual(['DROP CONSTRAINT', 'ADD CONSTRAINT', 'VALIDATE CONSTRAINT'])
+      await writeAndApply(db, modelFromDefinition(schema), allowed, await mkdtemp(path.join(scratch(), 'not-enforced-')))
+      const { rows } = await sql<{ valid: boolean; enforced: boolean }>`
+        SELECT convalidated AS valid, conenforced AS enforced FROM pg_constraint WHERE conname = 'orders_account_id_fkey'`.execute(db)
+      expect(rows).toEqual([{ valid: true, enforced: true }])
     })
   })
 })

@@ -53,7 +53,7 @@ export async function explainValidationFailure(conn: Kysely<unknown>, migration:
     error.sqlState,
     error.attempts,
     new Error(`${messageOf(cause)}${count}`),
-    `fix or delete the rows of ${shown} that break check ${target.constraint}${violating ? ` (SELECT * FROM ${shown} WHERE NOT (${violating.expression}))` : ''}, ${retry}. Meanwhile the check stays NOT VALID: it checks new rows, not the old ones.`,
+    `fix or delete the rows of ${shown} that break check ${target.constraint}${violating ? ` (SELECT * FROM ${queryName(target.table)} WHERE NOT (${violating.expression}))` : ''}, ${retry}. Meanwhile the check stays NOT VALID: it checks new rows, not the old ones.`,
   )
 }
 
@@ -75,6 +75,11 @@ async function countViolations(
   const { rows: counted } = await sql<{ n: string }>`
     SELECT count(*)::text AS n FROM ${sql.id(table.schema, table.name)} WHERE NOT (${sql.raw(found.expression)})`.execute(conn)
   return { rows: Number(counted[0]?.n), expression: found.expression, column: found.column }
+}
+
+/** The table as a query the user copies names it: quoted (it may be a keyword, or hold capitals, spaces, quotes), qualified outside `public`. */
+function queryName(table: { readonly schema: string; readonly name: string }): string {
+  return table.schema === 'public' ? quote(table.name) : `${quote(table.schema)}.${quote(table.name)}`
 }
 
 /** A name as `regclass` text reads it. */

@@ -78,7 +78,8 @@ function sameConstraint(live: ConstraintModel, declared: ConstraintModel): boole
       live.references.name === declared.references.name &&
       same(live.references.columns, declared.references.columns) &&
       live.onDelete === declared.onDelete &&
-      live.onUpdate === declared.onUpdate
+      live.onUpdate === declared.onUpdate &&
+      live.enforced === declared.enforced
     )
   }
   return false

@@ -144,12 +144,28 @@ export function diffSchemas(declared: SchemaModel, live: SchemaModel): Change[] 
     }
   }
 
-  for (const table of live.tables) {
-    if (declared.namespaces.includes(table.schema) && !declaredKeys.has(tableKey(table))) {
-      drops.push({ kind: 'drop-table', table })
-    }
-  }
+  const dropped = live.tables.filter((table) => declared.namespaces.includes(table.schema) && !declaredKeys.has(tableKey(table)))
+  for (const table of referencingFirst(dropped)) drops.push({ kind: 'drop-table', table })
   return [...changes, ...alterations, ...indexChanges, ...constraintChanges, ...constraintDrops, ...drops, ...enums.drops]
+}
+
+/**
+ * Tables to drop, each after every other one of them whose foreign keys
+ * reference it: PostgreSQL refuses to drop a table another one references.
+ * Tables that reference each other in a cycle keep their order.
+ */
+function referencingFirst(tables: readonly TableModel[]): TableModel[] {
+  const referencedBy = (table: TableModel, others: readonly TableModel[]) =>
+    others.some((other) => other !== table && other.constraints.some((c) => c.kind === 'foreign-key' && tableKey(c.references) === tableKey(table)))
+  const ordered: TableModel[] = []
+  let left = [...tables]
+  while (left.length > 0) {
+    const free = left.filter((table) => !referencedBy(table, left))
+    const next = free.length > 0 ? free : left
+    ordered.push(...next)
+    left = left.filter((table) => !next.includes(table))
+  }
+  return ordered
 }
 
 function diffColumn(table: TableRef, live: ColumnModel, declared: ColumnModel): Change[] {

@@ -17,6 +17,7 @@ interface ConstraintRow {
   name: string
   type: 'f' | 'c'
   valid: boolean
+  enforced: boolean
   definition: string
   columns: string[] | null
   ref_schema: string | null
@@ -52,6 +53,8 @@ export async function readConstraints(db: Kysely<unknown>, scope: ConstraintScop
            k.conname AS name,
            k.contype::text AS type,
            k.convalidated AS valid,
+           -- conenforced exists from PostgreSQL 18 on; read through jsonb so older servers answer too.
+           COALESCE((to_jsonb(k) ->> 'conenforced')::boolean, true) AS enforced,
            pg_catalog.pg_get_constraintdef(k.oid) AS definition,
            ${attributes('k.conrelid', 'k.conkey')} AS columns,
            rn.nspname AS ref_schema,
@@ -89,5 +92,6 @@ function constraintOf(row: ConstraintRow): ConstraintModel {
     onDelete: ACTIONS[row.on_delete ?? 'a'] ?? 'no action',
     onUpdate: ACTIONS[row.on_update ?? 'a'] ?? 'no action',
     valid: row.valid,
+    enforced: row.enforced,
   }
 }

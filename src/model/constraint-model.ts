@@ -28,6 +28,12 @@ export interface ForeignKeyModel {
   readonly onUpdate: ReferentialAction
   /** `pg_constraint.convalidated`: false while added `NOT VALID` and not yet validated. Declared ones are valid. */
   readonly valid: boolean
+  /**
+   * `pg_constraint.conenforced` (PostgreSQL 18 and later; true before): a foreign key made `NOT
+   * ENFORCED` by hand is also not valid, and cannot be validated, only dropped and added again.
+   * Declared ones are enforced. A check's `NOT ENFORCED` is part of its `canonical` text.
+   */
+  readonly enforced: boolean
 }
 
 export interface CheckModel {
@@ -51,7 +57,7 @@ export function constraintSummary(constraint: ConstraintModel): string {
     constraint.onDelete === 'no action' ? '' : ` ON DELETE ${constraint.onDelete.toUpperCase()}`,
     constraint.onUpdate === 'no action' ? '' : ` ON UPDATE ${constraint.onUpdate.toUpperCase()}`,
   ].join('')
-  return `FOREIGN KEY (${constraint.columns.join(', ')}) REFERENCES ${target} (${to.columns.join(', ')})${actions}`
+  return `FOREIGN KEY (${constraint.columns.join(', ')}) REFERENCES ${target} (${to.columns.join(', ')})${actions}${constraint.enforced ? '' : ' NOT ENFORCED'}`
 }
 
 /**
@@ -186,6 +192,7 @@ function foreignKeyModel(
     onDelete: spec.onDelete,
     onUpdate: spec.onUpdate,
     valid: true,
+    enforced: true,
   }
 }
 

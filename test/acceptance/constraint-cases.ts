@@ -166,6 +166,16 @@ export const CONSTRAINT_CASES: readonly AcceptanceCase[] = [
     sqlContains: ['VALIDATE CONSTRAINT "invoices_account_id_fkey"', 'VALIDATE CONSTRAINT "invoices_amount_positive"'],
   },
   {
+    name: 'tables dropped together are dropped referencing ones first, whatever their names: a referenced one cannot go first',
+    before: `CREATE TABLE accounts (id bigint PRIMARY KEY, org integer NOT NULL, code text NOT NULL, CONSTRAINT accounts_org_code_key UNIQUE (org, code));
+      CREATE TABLE a_parents (id bigint PRIMARY KEY);
+      CREATE TABLE m_middle (id bigint PRIMARY KEY, parent_id bigint REFERENCES a_parents);
+      CREATE TABLE z_kids (id bigint PRIMARY KEY, middle_id bigint REFERENCES m_middle, parent_id bigint REFERENCES a_parents);`,
+    schema: defineSchema(accounts),
+    allow: ['drop-table'],
+    steps: ['drop-table z_kids', 'drop-table m_middle', 'drop-table a_parents'],
+  },
+  {
     name: 'a changed check or foreign key is held back (constraint-change); constraints the schema lacks are held back (drop-constraint)',
     before: `${WITH_ROWS}
       ALTER TABLE invoices ADD FOREIGN KEY (account_id) REFERENCES accounts (id);
