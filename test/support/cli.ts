@@ -21,10 +21,10 @@ export interface CliOptions {
 }
 
 /**
- * Starts the CLI exactly as the npm scripts do (`node --import tsx
- * src/cli/bin.ts`), in a child process with its own environment: what a user
- * or the migrate container gets. `DATABASE_URL` and `NODE_ENV` are cleared
- * unless given.
+ * Starts the CLI exactly as the npm scripts do (`node scripts/schema.mjs`,
+ * which runs the bundle, rebuilt when a source changed), in a child process
+ * with its own environment: what a user gets. `DATABASE_URL` and `NODE_ENV`
+ * are cleared unless given.
  */
 export function startCli(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult> } {
   const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, NODE_ENV: undefined }
@@ -35,7 +35,7 @@ export function startCli(args: readonly string[], options: CliOptions = {}): { c
   const result = new Promise<CliResult>((resolve) => {
     child = execFile(
       process.execPath,
-      ['--import', 'tsx', path.join(REPO, 'src/cli/bin.ts'), ...args],
+      [path.join(REPO, 'scripts/schema.mjs'), ...args],
       { cwd: options.cwd ?? REPO, env: env as NodeJS.ProcessEnv, timeout: 120_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0
