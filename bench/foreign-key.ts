@@ -31,7 +31,7 @@ import { generateMigration } from '../src/migrations/generate.js'
 import { modelFromDefinition } from '../src/model/from-definition.js'
 import { planAgainst } from '../src/pipeline.js'
 import { openTarget } from '../src/target/open.js'
-import { latenciesWhile } from './support/load.js'
+import { latenciesWhile, type Phase, type Results } from './support/load.js'
 import { median, percentile } from './support/measure.js'
 import { formatMs, writeResultsSection } from './support/results-section.js'
 import { describeRun, type Server, startServer } from './support/server.js'
@@ -60,25 +60,6 @@ const declared = modelFromDefinition(
     ),
   ),
 )
-
-interface Phase {
-  readonly label: string
-  readonly writes: number
-  readonly p50: number
-  readonly p99: number
-  readonly max: number
-  /** How long the phase's own work took. */
-  readonly ms: number
-  /** The machine's 1-minute load average as the phase ended: the cores are shared with whatever else runs. */
-  readonly load: number
-}
-
-interface Results {
-  readonly rows: number
-  readonly clients: number
-  readonly phases: readonly Phase[]
-  readonly versions: Awaited<ReturnType<typeof describeRun>>
-}
 
 interface Insert {
   readonly at: number

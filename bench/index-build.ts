@@ -20,7 +20,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { latenciesWhile } from './support/load.js'
+import { latenciesWhile, type Phase, type Results } from './support/load.js'
 import { median, percentile, runOnce } from './support/measure.js'
 import { formatMs, writeResultsSection } from './support/results-section.js'
 import { describeRun, type Server, startServer } from './support/server.js'
@@ -34,25 +34,6 @@ const RESULTS_JSON = path.join(BENCH, 'index-build.json')
 const SECTION = '## Index builds and application writes'
 const COMMAND = 'node --import tsx bench/index-build.ts'
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`)
-
-interface Phase {
-  readonly label: string
-  readonly writes: number
-  readonly p50: number
-  readonly p99: number
-  readonly max: number
-  /** How long the phase's own work took (the apply process, the plain builds); the steady phase's length otherwise. */
-  readonly ms: number
-  /** The machine's 1-minute load average as the phase ended: the cores are shared with whatever else runs. */
-  readonly load: number
-}
-
-interface Results {
-  readonly rows: number
-  readonly clients: number
-  readonly phases: readonly Phase[]
-  readonly versions: Awaited<ReturnType<typeof describeRun>>
-}
 
 async function main() {
   if (process.argv.includes('--report-only')) return writeSection(JSON.parse(await readFile(RESULTS_JSON, 'utf8')) as Results)

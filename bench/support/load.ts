@@ -1,4 +1,26 @@
 import pg from 'pg'
+import type { describeRun } from './server.js'
+
+/** The application's writes during one phase of a bench run. */
+export interface Phase {
+  readonly label: string
+  readonly writes: number
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+  /** How long the phase's own work took (the apply, the plain DDL); the steady phase's length otherwise. */
+  readonly ms: number
+  /** The machine's 1-minute load average as the phase ended: the cores are shared with whatever else runs. */
+  readonly load: number
+}
+
+/** A bench run of application writes against a migration: what its results file holds. */
+export interface Results {
+  readonly rows: number
+  readonly clients: number
+  readonly phases: readonly Phase[]
+  readonly versions: Awaited<ReturnType<typeof describeRun>>
+}
 
 /**
  * An application's load on a database: `clients` connections each running
