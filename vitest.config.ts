@@ -12,8 +12,10 @@ export default defineConfig({
     maxConcurrency: 4,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Files run one at a time (Vitest's default on 2 cores): on a machine shared with other suites, three
-    // at once queued so many CLI processes that tests waiting for one to connect timed out. The time is won
-    // inside files instead, by concurrent tests on databases of their own.
+    // Two files at a time: most files spend much of their time waiting (on locks, timeouts, signals, a
+    // server), which the other file's work fills. Three at once, on a machine shared with other suites,
+    // queued so many CLI processes that tests waiting for one to connect timed out.
+    maxWorkers: 2,
+    minWorkers: 1,
   },
 })

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { applyEnvFile, findConfigFile, loadConfig } from '../src/config/load-config.js'
@@ -121,6 +121,32 @@ describe('compiled TypeScript on disk', () => {
     expect(cache).toMatch(/^kysely-schema-migrate-/)
     expect((await stat(path.join(tmp, cache as string))).mode & 0o777).toBe(0o700)
     expect((await readdir(path.join(tmp, cache as string))).some((file) => file.includes('schema.config'))).toBe(true)
+  })
+
+  it('is compiled once per content: a copy in another folder is not compiled again, unless it reads import.meta', async () => {
+    const tmp = await mkdtemp(path.join(scratch(), 'tmp-'))
+    const compiledHolding = async (marker: string) => {
+      const dir = path.join(tmp, `kysely-schema-migrate-${process.getuid?.() ?? 'user'}`, 'by-content')
+      const files = await readdir(dir)
+      const texts = await Promise.all(files.map((file) => readFile(path.join(dir, file), 'utf8')))
+      return texts.filter((text) => text.includes(marker)).length
+    }
+    // The same text in two folders: the second run reuses the first one's compiled code.
+    const plain = CONFIG(`{ databaseUrl: 'postgres://app@127.0.0.1:1/plain-copy', connectTimeout: '1s', schema: '${PROJECT_SCHEMA}' }`)
+    for (const dir of [await appWith({ 'schema.config.ts': plain }), await appWith({ 'schema.config.ts': plain })]) {
+      const result = await runCli(['verify'], { cwd: dir, env: { TMPDIR: tmp } })
+      expect(result.stderr).toContain('cannot connect to postgres://app@127.0.0.1:1/plain-copy')
+    }
+    expect(await compiledHolding('plain-copy')).toBe(1)
+    // import.meta is compiled into the file's own path: each folder gets its own, and sees itself.
+    const located = CONFIG(
+      `{ databaseUrl: 'postgres://app@127.0.0.1:1/' + path.basename(path.dirname(new URL(import.meta.url).pathname)), connectTimeout: '1s', schema: '${PROJECT_SCHEMA}' }`,
+    ).replace('\n', `\nimport path from 'node:path'\nexport const marker = 'located-copy'\n`)
+    for (const dir of [await appWith({ 'schema.config.ts': located }), await appWith({ 'schema.config.ts': located })]) {
+      const result = await runCli(['verify'], { cwd: dir, env: { TMPDIR: tmp } })
+      expect(result.stderr).toContain(`cannot connect to postgres://app@127.0.0.1:1/${path.basename(dir)}`)
+    }
+    expect(await compiledHolding('located-copy')).toBe(2)
   })
 
   it('is not cached at all in a folder others can write to', async () => {

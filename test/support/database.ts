@@ -7,13 +7,15 @@ import { inject } from 'vitest'
 import { openTarget } from '../../src/target/open.js'
 import { PGlitePool } from '../../src/target/pglite-pool.js'
 import { createPGlite } from '../../src/target/pglite-template.js'
+import { DROP_EVERY_SCHEMA, resetDatabase, SPARE_DATABASES } from './spare-databases.js'
 import type { ServerTarget, TargetName } from './targets.js'
 
 /**
  * A fresh, empty database on a target for one test.
  *
- * PostgreSQL: a new database on the shared test server, opened through the
- * production `openTarget`. PGlite: one in-memory instance per test file,
+ * PostgreSQL: a database of its own on the shared test server, opened through
+ * the production `openTarget`: a new one, or one an earlier test left and
+ * that was reset to exactly what a new one holds (`spare-databases.ts`). PGlite: one in-memory instance per test file,
  * started from the production template (initdb once per machine, not once
  * per file), wiped back to an empty `public` before each use, driven through
  * the production `PGlitePool`.
@@ -47,22 +49,22 @@ export async function createDatabase(
     name,
     url: serverUrl(name, server),
     // WITH (FORCE) is PostgreSQL 13+: it ends sessions a failed test left behind.
-    drop: () => adminQuery(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    drop: () => adminQuery(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => {}),
   }
 }
 
-async function adminQuery(server: ServerTarget, text: string): Promise<void> {
+async function adminQuery(server: ServerTarget, text: string): Promise<Record<string, unknown>[]> {
   const client = new pg.Client({ connectionString: serverUrl('postgres', server) })
   await client.connect()
   try {
-    await client.query(text)
+    return (await client.query(text)).rows
   } finally {
     await client.end()
   }
 }
 
 async function withPostgres<T>(server: ServerTarget, run: (database: TestDatabase) => Promise<T>): Promise<T> {
-  const database = await createDatabase(server)
+  const database = (await claimSpareDatabase(server)) ?? (await createDatabase(server))
   const target = await openTarget(
     { kind: 'postgres', url: database.url, display: database.name, password: '' },
     { connectTimeoutMs: 10_000 },
@@ -83,8 +85,23 @@ async function withPostgres<T>(server: ServerTarget, run: (database: TestDatabas
     })
   } finally {
     await target.close()
-    await database.drop()
+    if (await resetDatabase(database.url, inject('newDatabaseState')[server]!).catch(() => false)) {
+      await adminQuery(server, `INSERT INTO ${SPARE_DATABASES} VALUES ('${database.name}')`)
+    } else {
+      await database.drop()
+    }
   }
+}
+
+/** A database an earlier test (in any test file) used and `resetDatabase` emptied, now this caller's alone. */
+async function claimSpareDatabase(server: ServerTarget): Promise<{ name: string; url: string; drop(): Promise<void> } | null> {
+  const claimed = await adminQuery(
+    server,
+    `DELETE FROM ${SPARE_DATABASES} WHERE name = (SELECT name FROM ${SPARE_DATABASES} LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name`,
+  )
+  const name = claimed[0]?.name as string | undefined
+  if (!name) return null
+  return { name, url: serverUrl(name, server), drop: () => adminQuery(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => {}) }
 }
 
 let shared: Promise<PGlite> | undefined
@@ -94,14 +111,7 @@ async function withPGlite<T>(run: (database: TestDatabase) => Promise<T>): Promi
   const withCitext = { create: (options: PGliteOptions = {}) => PGlite.create({ ...options, extensions: { citext } }) }
   shared ??= createPGlite(withCitext as unknown as typeof PGlite, null)
   const pglite = await shared
-  await pglite.exec(`
-    DO $$ DECLARE s text; BEGIN
-      FOR s IN SELECT nspname FROM pg_namespace
-               WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND nspname NOT LIKE 'pg_temp%'
-                 AND nspname NOT LIKE 'pg_toast_temp%'
-      LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP;
-    END $$;
-    CREATE SCHEMA public;`)
+  await pglite.exec(`${DROP_EVERY_SCHEMA};\nCREATE SCHEMA public;`)
   // The pool's end() would close the shared instance; this Kysely is dropped without destroy().
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
   return run({ db, url: null, exec: async (text) => void (await pglite.exec(text)) })

@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { freePort } from './ports.js'
 import { serverBinaries, startServer } from './postgres-server.js'
+import { type NewDatabaseState, prepareSpareDatabases } from './spare-databases.js'
 import { enabledServers, SERVER_BINARIES_FROM, type ServerTarget } from './targets.js'
 
 /**
@@ -19,6 +20,8 @@ declare module 'vitest' {
     serverUrls: Partial<Record<ServerTarget, string>>
     /** The folder holding each test server's Unix socket, for the socket forms of a database URL. */
     serverSockets: Partial<Record<ServerTarget, string>>
+    /** What a new database on each test server holds: a used one equal to it is reused (`spare-databases.ts`). */
+    newDatabaseState: Partial<Record<ServerTarget, NewDatabaseState>>
   }
 }
 
@@ -35,11 +38,13 @@ export default async function setup(project: TestProject) {
       await mkdir(socketDir)
       await chmod(socketDir, 0o777)
       const server = await startServer({ binaries, dataDir: path.join(dir, target), port, user: 'postgres', password, socketDir })
-      return { target, server, socketDir, url: `postgres://postgres:${password}@127.0.0.1:${port}` }
+      const url = `postgres://postgres:${password}@127.0.0.1:${port}`
+      return { target, server, socketDir, url, newDatabase: await prepareSpareDatabases(url) }
     }),
   )
   project.provide('serverUrls', Object.fromEntries(started.map((s) => [s.target, s.url])))
   project.provide('serverSockets', Object.fromEntries(started.map((s) => [s.target, s.socketDir])))
+  project.provide('newDatabaseState', Object.fromEntries(started.map((s) => [s.target, s.newDatabase])))
 
   return async () => {
     await Promise.all(started.map((s) => s.server.stop()))
