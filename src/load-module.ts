@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -44,15 +44,21 @@ function loader(kysely: string | null): Promise<Jiti> {
       const cacheDir = privateCacheDir()
       const options = {
         ...(kysely === null ? {} : { alias: { kysely } }),
-        fsCache: cacheDir,
+        // jiti's own cache is keyed by path and, on a hit, skips `transform` below; the compiled code is
+        // cached by content there instead.
+        fsCache: false,
         // Loaded by Node itself, not re-compiled: the same Kysely instance this process already runs.
         nativeModules: ['kysely'],
         // Exports as the module wrote them: a config file without a default export has none.
         interopDefault: false,
       }
-      if (cacheDir === false) return createJiti(import.meta.url, options)
-      const compiler = createJiti(import.meta.url, { ...options, fsCache: false })
-      return createJiti(import.meta.url, { ...options, transform: transformOncePerContent(cacheDir, (opts) => compiler.transform(opts)) })
+      const compiler = createJiti(import.meta.url, options)
+      const compile = (opts: TransformOptions) => compiler.transform(opts)
+      const compileOnce = cacheDir === false ? compile : transformOncePerContent(cacheDir, compile)
+      return createJiti(import.meta.url, {
+        ...options,
+        transform: (opts: TransformOptions) => ({ code: importsPointedAtSources(compileOnce(opts), opts.filename) }),
+      })
     })
     loaders.set(kysely, jiti)
   }
@@ -68,10 +74,10 @@ function loader(kysely: string | null): Promise<Jiti> {
  * through `import.meta` (inlined as the file's URL and folder), so a file
  * that mentions `meta` at all is keyed by its path too.
  */
-function transformOncePerContent(cacheDir: string, compile: (opts: TransformOptions) => string) {
+function transformOncePerContent(cacheDir: string, compile: (opts: TransformOptions) => string): (opts: TransformOptions) => string {
   const dir = path.join(cacheDir, 'by-content')
   const jitiVersion = (createRequire(import.meta.url)('jiti/package.json') as { version: string }).version
-  return (opts: TransformOptions): { code: string } => {
+  return (opts: TransformOptions): string => {
     const { source, filename, ...rest } = opts
     const key = createHash('sha256')
       .update(JSON.stringify({ jiti: jitiVersion, rest, path: source.includes('meta') ? filename : null }))
@@ -80,7 +86,7 @@ function transformOncePerContent(cacheDir: string, compile: (opts: TransformOpti
       .digest('hex')
     const file = path.join(dir, `${key}.cjs`)
     try {
-      return { code: readFileSync(file, 'utf8') }
+      return readFileSync(file, 'utf8')
     } catch {
       const code = compile(opts)
       try {
@@ -91,9 +97,31 @@ function transformOncePerContent(cacheDir: string, compile: (opts: TransformOpti
       } catch {
         // Only a cache: a run that cannot write it still runs.
       }
-      return { code }
+      return code
     }
   }
+}
+
+/**
+ * TypeScript written for Node's module resolution imports `./table.js` where
+ * the file is `./table.ts`. jiti finds it only after trying the `.js` path
+ * against four base folders with every extension it knows and under two sets
+ * of conditions, each miss a thrown error: about 4 ms an import, most of a
+ * small command's module loading. Each such import in the compiled code is
+ * pointed at the file that is there instead, which jiti then finds at its
+ * first try; an import whose `.js` file exists, or that has no source beside
+ * it, is left as it was. Not part of the cached compile: it depends on the
+ * files around the module, not on its text.
+ */
+function importsPointedAtSources(code: string, filename: string | undefined): string {
+  if (filename === undefined) return code
+  const dir = path.dirname(filename)
+  return code.replace(/\bjitiImport\("((?:\.{1,2}\/|\/)[^"\\]*?)\.([cm]?)js(x?)"\)/g, (call, stem: string, flavour: string, jsx: string) => {
+    const written = path.resolve(dir, `${stem}.${flavour}js${jsx}`)
+    const source = path.resolve(dir, `${stem}.${flavour}ts${jsx}`)
+    if (existsSync(written) || !existsSync(source)) return call
+    return `jitiImport(${JSON.stringify(source)})`
+  })
 }
 
 /**

@@ -120,7 +120,13 @@ describe('compiled TypeScript on disk', () => {
     const [cache] = await readdir(tmp)
     expect(cache).toMatch(/^kysely-schema-migrate-/)
     expect((await stat(path.join(tmp, cache as string))).mode & 0o777).toBe(0o700)
-    expect((await readdir(path.join(tmp, cache as string))).some((file) => file.includes('schema.config'))).toBe(true)
+    // Keyed by content: the compiled schema.config.ts is the file that holds its settings.
+    const compiled = path.join(tmp, cache as string, 'by-content')
+    const files = await readdir(compiled)
+    const texts = await Promise.all(files.map((file) => readFile(path.join(compiled, file), 'utf8')))
+    const config = files.find((_, i) => texts[i]?.includes("migrations: 'generated-migrations'"))
+    expect(config).toBeDefined()
+    expect((await stat(path.join(compiled, config as string))).mode & 0o777).toBe(0o600)
   })
 
   it('is compiled once per content: a copy in another folder is not compiled again, unless it reads import.meta', async () => {

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
 import { loadSchema } from '../load-schema.js'
 import { loadMigrations } from '../migrations/files.js'
 import type { GeneratedMigration } from '../migrations/migration.js'
 import type { SchemaModel } from '../model/model.js'
-import { OWN_STATEMENT_TIMEOUT } from '../settings.js'
+import { OWN_STATEMENT_TIMEOUT, type TargetSpec } from '../settings.js'
 import { openTarget, type Target } from '../target/open.js'
 import type { CommandOptions, Io } from './command.js'
 
@@ -15,8 +17,16 @@ export interface CommandContext {
 
 /**
  * What every command needs, in the order that keeps bad input away from the
- * database: the schema and the migration files load and are checked first,
- * and only then is the target opened. Closes the target afterwards.
+ * database: the schema and the migration files load and are checked before
+ * anything is sent that could change it. Closes the target afterwards.
+ *
+ * A read-only command (plan, verify) opens the target while the schema
+ * module loads, when opening it leaves nothing behind (a server, or a
+ * `.pglite/` that already exists): connecting, and PGlite's start, then cost
+ * no time of their own. A schema that fails to load is still the error
+ * reported, and the target is closed unused. A command that changes the
+ * database (apply, backfill) connects only after the schema loaded and its
+ * signal handlers are armed, as before.
  */
 export async function withContext<T>(
   options: CommandOptions & { readonly readMigrations: boolean; readonly handlesSignals?: boolean; readonly applicationName?: string },
@@ -24,22 +34,40 @@ export async function withContext<T>(
   run: (context: CommandContext) => Promise<T>,
 ): Promise<T> {
   const { settings } = options
-  const declared = await loadSchema(settings.schemaPath)
-  const migrations = options.readMigrations ? await loadMigrations(settings.migrationsDir, { appDir: settings.appDir }) : []
+  const open = () => {
+    if (settings.target.kind === 'pglite') {
+      io.err(`schema: DATABASE_URL is not set; using the ${settings.target.display} (set DATABASE_URL for a real server)`)
+    }
+    return openTarget(settings.target, {
+      connectTimeoutMs: settings.connectTimeoutMs,
+      ...(options.applicationName ? { applicationName: options.applicationName } : {}),
+      ownTimeouts: { lockTimeout: settings.timeouts.lockTimeout, statementTimeout: OWN_STATEMENT_TIMEOUT },
+    })
+  }
+  const early = !options.handlesSignals && opensWithoutTrace(settings.target) ? open() : null
+  // Awaited below; until then its failure must not count as unhandled.
+  early?.catch(() => {})
+  let declared: SchemaModel
+  let migrations: readonly GeneratedMigration[]
+  try {
+    declared = await loadSchema(settings.schemaPath)
+    migrations = options.readMigrations ? await loadMigrations(settings.migrationsDir, { appDir: settings.appDir }) : []
+  } catch (error) {
+    await early?.then((target) => target.close(), () => {})
+    throw error
+  }
   // From here on a signal must roll back rather than kill: arm the handlers just before connecting.
   // Until now Node's default ended the process at once, even inside a schema module that busy-loops.
   if (options.handlesSignals) options.armSignals()
-  if (settings.target.kind === 'pglite') {
-    io.err(`schema: DATABASE_URL is not set; using the ${settings.target.display} (set DATABASE_URL for a real server)`)
-  }
-  const target = await openTarget(settings.target, {
-    connectTimeoutMs: settings.connectTimeoutMs,
-    ...(options.applicationName ? { applicationName: options.applicationName } : {}),
-    ownTimeouts: { lockTimeout: settings.timeouts.lockTimeout, statementTimeout: OWN_STATEMENT_TIMEOUT },
-  })
+  const target = await (early ?? open())
   try {
     return await run({ declared, migrations, target })
   } finally {
     await target.close()
   }
+}
+
+/** Opening `spec` creates nothing: a server, or an embedded database folder that is already there. */
+function opensWithoutTrace(spec: TargetSpec): boolean {
+  return spec.kind === 'postgres' || (spec.dataDir !== null && existsSync(path.join(spec.dataDir, 'PG_VERSION')))
 }

@@ -58,9 +58,10 @@ export function diffConstraints(
     else if (!current.valid) changes.push({ kind: 'validate-constraint', table, constraint })
   }
   // The temporary check of a NOT NULL under way (a validation that failed on nulls) belongs to that change, not to schema/.
-  const temporary = new Set(declared.columns.map((column) => notNullCheckName(table.name, column.name)))
-  const drops: ConstraintChange[] = (live?.constraints ?? [])
-    .filter((constraint) => !declaredNames.has(constraint.name) && !temporary.has(constraint.name))
+  const extra = (live?.constraints ?? []).filter((constraint) => !declaredNames.has(constraint.name))
+  const temporary = extra.length === 0 ? new Set<string>() : new Set(declared.columns.map((column) => notNullCheckName(table.name, column.name)))
+  const drops: ConstraintChange[] = extra
+    .filter((constraint) => !temporary.has(constraint.name))
     .map((constraint) => ({ kind: 'drop-constraint', table, constraint }))
   return { changes, drops }
 }

@@ -18,8 +18,9 @@ import {
   type TableModel,
   tableKey,
 } from './model.js'
+import { memoized } from './memoized.js'
 import { canonicalExpression, defaultModel } from './normalize-default.js'
-import { catalogTypeSpelling, parseType } from './normalize-type.js'
+import { catalogTypeSpelling, type ParsedType, parseType } from './normalize-type.js'
 import { renderDefault } from './render-default.js'
 import { isSingleExpression, stripOuterParentheses } from './sql-text.js'
 
@@ -35,6 +36,7 @@ export const MAX_IDENTIFIER_BYTES = 63
  */
 export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
   const problems: string[] = []
+  const memo = columnMemo()
   const tables: TableModel[] = []
   const seen = new Map<string, TableDefinition>()
   // Index names share a namespace with tables: each PostgreSQL schema's relation names, tables first.
@@ -73,7 +75,7 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
       continue
     }
     seen.set(key, declared)
-    const table = tableModel(declared, relationNames.get(declared.schema) ?? new Set(), where, problems)
+    const table = tableModel(declared, relationNames.get(declared.schema) ?? new Set(), where, problems, memo)
     const constraints = constraintsFromDefinition(declared, declaredTables, constraintNames.get(declared.schema) ?? new Set(), where, problems)
     tables.push({ ...table, constraints })
   }
@@ -91,7 +93,48 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
   return { namespaces, tables: sorted, enums }
 }
 
-function tableModel(declared: TableDefinition, relationNames: Set<string>, where: () => string, problems: string[]): Omit<TableModel, 'constraints'> {
+/**
+ * The pure, per-text parts of modelling a column, remembered for one schema:
+ * a schema spells few distinct types and defaults over many columns.
+ */
+interface ColumnMemo {
+  /** `parseType`, or the TypeSpecError it threw. */
+  readonly parseType: (spec: string) => ParsedType | TypeSpecError
+  /** `defaultModel` of a default's SQL for a type, keyed `type\0sql`. */
+  readonly defaultModel: (typeAndSql: string) => ColumnDefault | null
+  /** `renderDefault` of a string, number or boolean value, keyed by `catalog?\0type\0typeof\0value`. */
+  readonly renderScalar: (key: string) => ReturnType<typeof renderDefault>
+}
+
+function columnMemo(): ColumnMemo {
+  return {
+    parseType: memoized((spec) => {
+      try {
+        return parseType(spec)
+      } catch (error) {
+        if (error instanceof TypeSpecError) return error
+        throw error
+      }
+    }),
+    defaultModel: memoized((key) => {
+      const at = key.indexOf('\0')
+      return defaultModel(key.slice(at + 1), key.slice(0, at))
+    }),
+    renderScalar: memoized((key) => {
+      const [catalog, type, kind, text] = key.split('\0') as [string, string, string, string]
+      const value = kind === 'number' ? Number(text) : kind === 'boolean' ? text === 'true' : text
+      return renderDefault(value, type, catalog === '1')
+    }),
+  }
+}
+
+function tableModel(
+  declared: TableDefinition,
+  relationNames: Set<string>,
+  where: () => string,
+  problems: string[],
+  memo: ColumnMemo,
+): Omit<TableModel, 'constraints'> {
   const columns: ColumnModel[] = []
   const primaryKey: string[] = []
   const names = Object.keys(declared.columns)
@@ -105,7 +148,7 @@ function tableModel(declared: TableDefinition, relationNames: Set<string>, where
       continue
     }
     checkIdentifier(name, () => `column name at ${at()}`, problems)
-    const column = columnModel(name, spec, (problem) => problems.push(`${at()}: ${problem}`))
+    const column = columnModel(name, spec, (problem) => problems.push(`${at()}: ${problem}`), memo)
     if (column) columns.push(column)
     if (spec.primaryKey) primaryKey.push(name)
   }
@@ -127,14 +170,14 @@ function tableModel(declared: TableDefinition, relationNames: Set<string>, where
 }
 
 /** One declared column, checked; `null` when its type is unusable (the problem is reported). */
-function columnModel(name: string, spec: ColumnSpec, report: (problem: string) => void): ColumnModel | null {
+function columnModel(name: string, spec: ColumnSpec, report: (problem: string) => void, memo: ColumnMemo): ColumnModel | null {
   let type: string
   let serial = false
   let catalogType = false
-  try {
-    ;({ type, serial } = parseType(spec.type))
-  } catch (error) {
-    if (!(error instanceof TypeSpecError)) throw error
+  const parsed = memo.parseType(spec.type)
+  if (!(parsed instanceof TypeSpecError)) {
+    ;({ type, serial } = parsed)
+  } else {
     // Not a built-in spelling: a type the target must define (an enum, a domain, an extension's type).
     const spelling = catalogTypeSpelling(spec.type)
     if (spelling === null) {
@@ -156,14 +199,16 @@ function columnModel(name: string, spec: ColumnSpec, report: (problem: string) =
     name,
     type,
     nullable: spec.nullable,
-    default: serial ? { sql: SEQUENCE_DEFAULT, canonical: SEQUENCE_DEFAULT } : declaredDefault(spec, type, catalogType, report),
+    default: serial ? SERIAL_DEFAULT : declaredDefault(spec, type, catalogType, report, memo),
     identity: spec.identity,
     generated: spec.generated === null ? null : generatedColumn(spec.generated.expression, report),
     catalogType,
   }
 }
 
-function declaredDefault(spec: ColumnSpec, type: string, catalogType: boolean, report: (problem: string) => void): ColumnDefault | null {
+const SERIAL_DEFAULT: ColumnDefault = { sql: SEQUENCE_DEFAULT, canonical: SEQUENCE_DEFAULT }
+
+function declaredDefault(spec: ColumnSpec, type: string, catalogType: boolean, report: (problem: string) => void, memo: ColumnMemo): ColumnDefault | null {
   if (spec.default === null) return null
   let sql: string
   if (spec.default.kind === 'sql') {
@@ -174,14 +219,20 @@ function declaredDefault(spec: ColumnSpec, type: string, catalogType: boolean, r
       return null
     }
   } else {
-    const rendered = renderDefault(spec.default.value, type, catalogType)
+    const { value } = spec.default
+    // Keyed by text: strings with NUL (the key's separator) and -0 (printed as 0) are rendered each time.
+    const scalar =
+      (typeof value === 'string' && !value.includes('\0')) || (typeof value === 'number' && !Object.is(value, -0)) || typeof value === 'boolean'
+    const rendered = scalar
+      ? memo.renderScalar(`${catalogType ? 1 : 0}\0${type}\0${typeof value}\0${String(value)}`)
+      : renderDefault(value, type, catalogType)
     if ('problem' in rendered) {
       report(rendered.problem)
       return null
     }
     sql = rendered.sql
   }
-  return defaultModel(sql, type)
+  return memo.defaultModel(`${type}\0${sql}`)
 }
 
 function generatedColumn(expression: SqlExpression, report: (problem: string) => void): GeneratedColumn | null {

@@ -147,6 +147,8 @@ export function makeObjectName(name1: string, name2: string, label: string): str
 
 /** The longest prefix of `text` within `bytes` UTF-8 bytes that ends on a character boundary. */
 export function clipBytes(text: string, bytes: number): string {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most names need no measuring at all.
+  if (text.length * 3 <= bytes || Buffer.byteLength(text) <= bytes) return text
   let result = ''
   let used = 0
   for (const ch of text) {
