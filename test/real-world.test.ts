@@ -183,6 +183,25 @@ describe.each(enabledTargets())('what the target must have, and what plan refuse
     })
   })
 
+  it('a first plan of a schema with more distinct defaults than a SELECT list may hold (1,664) checks them all and plans every table', async () => {
+    // 120 tables x 15 columns: 1,800 defaults, 1,200 of them distinct; one bad one among them is still named.
+    const tables = Array.from({ length: 120 }, (_, t) =>
+      table(`wide_${t}`, {
+        id: c.integer().primaryKey(),
+        ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`n${i}`, c.integer().default(t * 10 + i)])),
+        ...Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`s${i}`, c.text().default('same')])),
+      }),
+    )
+    await withTestDatabase(target, async ({ db }) => {
+      const { plan: planned } = await plan(db, defineSchema(...tables))
+      expect(planned.steps).toHaveLength(120)
+      const bad = table('bad', { id: c.integer().primaryKey(), d: c.date().default('not a date') })
+      const error = await failure(plan(db, defineSchema(...tables, bad)))
+      expect(error.message).toContain(`bad.d: default 'not a date' cannot be stored in a date column`)
+      expect(error.message).not.toContain('wide_')
+    })
+  })
+
   it('a bare --allow code plans every step it covers and counts them; a code with a subject plans that one', async () => {
     const schema = defineSchema(table('call_log', { id: c.integer().primaryKey() }))
     await withTestDatabase(target, async ({ db, exec }) => {

@@ -25,33 +25,56 @@ export type DeparseResult = { readonly text: string } | { readonly error: unknow
 
 export type Deparse = (requests: readonly DeparseRequest[]) => Promise<readonly DeparseResult[]>
 
-/** One EXPLAIN per table (and one for constants); a batch that fails is retried item by item to say which failed. */
+/**
+ * PostgreSQL's limit on a SELECT list is 1,664 entries (`MaxTupleAttributeNumber`): a larger batch
+ * is split. Well under it, so the cast around each entry never counts twice.
+ */
+const MAX_BATCH = 1000
+
+/**
+ * One EXPLAIN per table (and one for constants), each asked once per distinct expression and
+ * cast (a thousand tables declaring `default 0` need one answer), in batches of at most
+ * {@link MAX_BATCH}; a batch that fails is retried item by item to say which failed.
+ */
 export async function deparseOnServer(db: Kysely<unknown>, requests: readonly DeparseRequest[]): Promise<DeparseResult[]> {
   const results: DeparseResult[] = new Array(requests.length)
-  const groups = new Map<string, number[]>()
+  // Per table, each distinct expression once, with every request that asks for it.
+  const groups = new Map<string, Map<string, number[]>>()
   requests.forEach((request, index) => {
     const key = request.table ? tableKey(request.table) : ''
-    groups.set(key, [...(groups.get(key) ?? []), index])
+    const group = groups.get(key) ?? groups.set(key, new Map()).get(key)
+    const asked = `${request.castTo ?? ''}\0${request.expression}`
+    const same = group?.get(asked)
+    if (same) same.push(index)
+    else group?.set(asked, [index])
   })
-  for (const indexes of groups.values()) {
-    const batch = indexes.map((i) => requests[i] as DeparseRequest)
-    const printed = await explainOutput(db, batch).catch((error: unknown) => {
-      if (!refusesExpression(error)) throw error
-      return null
-    })
-    if (printed !== null && printed.length === batch.length) {
-      indexes.forEach((index, i) => (results[index] = { text: printed[i] as string }))
-      continue
-    }
-    for (const index of indexes) {
-      const request = requests[index] as DeparseRequest
-      try {
-        const [text] = (await explainOutput(db, [request])) ?? []
-        results[index] = text === undefined ? { error: new Error('EXPLAIN printed no output') } : { text }
-      } catch (error) {
-        if (!refusesExpression(error)) throw error
-        results[index] = { error }
+  for (const group of groups.values()) {
+    const distinct = [...group.values()]
+    for (let start = 0; start < distinct.length; start += MAX_BATCH) {
+      const chunk = distinct.slice(start, start + MAX_BATCH)
+      for (const [i, result] of (await deparseBatch(db, chunk.map((indexes) => requests[indexes[0] as number] as DeparseRequest))).entries()) {
+        for (const index of chunk[i] ?? []) results[index] = result
       }
+    }
+  }
+  return results
+}
+
+/** `batch` all on one table, or all constants; each failing request is named by its own retry. */
+async function deparseBatch(db: Kysely<unknown>, batch: readonly DeparseRequest[]): Promise<DeparseResult[]> {
+  const printed = await explainOutput(db, batch).catch((error: unknown) => {
+    if (!refusesExpression(error)) throw error
+    return null
+  })
+  if (printed !== null && printed.length === batch.length) return printed.map((text) => ({ text }))
+  const results: DeparseResult[] = []
+  for (const request of batch) {
+    try {
+      const [text] = (await explainOutput(db, [request])) ?? []
+      results.push(text === undefined ? { error: new Error('EXPLAIN printed no output') } : { text })
+    } catch (error) {
+      if (!refusesExpression(error)) throw error
+      results.push({ error })
     }
   }
   return results
