@@ -36,19 +36,52 @@ export interface Comparison {
  *
  * @throws MigratorError (stage `introspect`) when the target lacks a type or sequence `declared` names.
  */
-export async function compare(db: Kysely<unknown>, declared: SchemaModel, options: { readonly probeAllIndexes?: boolean } = {}): Promise<Comparison> {
+export async function compare(db: Kysely<unknown>, declared: SchemaModel, options: CompareOptions = {}): Promise<Comparison> {
+  const { prefetched } = options
+  const live = prefetched && sameList(prefetched.namespaces, declared.namespaces) ? prefetched.live : introspect(db, declared.namespaces)
+  // Read by now or in flight; settled before anything below fails, so no rejection goes unheard.
+  live.catch(() => {})
   const resolved = await resolveCatalogReferences(db, declared)
-  const live = await introspect(db, resolved.namespaces)
+  const current = await live
   const all = options.probeAllIndexes ?? false
-  const spelled = await spellDeclaredChecks(db, await spellDeclaredIndexes(db, resolved, live, { all }), live, { all })
-  const changes = await settleByServer(diffSchemas(spelled, live), serverDeparse(db))
-  return { declared: resolved, live, changes }
+  const spelled = await spellDeclaredChecks(db, await spellDeclaredIndexes(db, resolved, current, { all }), current, { all })
+  const changes = await settleByServer(diffSchemas(spelled, current), serverDeparse(db))
+  return { declared: resolved, live: current, changes }
+}
+
+export interface CompareOptions {
+  /** Also probe declared indexes the target lacks (what `schema:plan` is about to build). */
+  readonly probeAllIndexes?: boolean
+  /** The catalog, already being read; used when it was read for the namespaces the schema declares. */
+  readonly prefetched?: Prefetched | null
+}
+
+/**
+ * An introspection started before the declared model was built, for the
+ * namespaces the schema module names (`namespacesOf`): its server time then
+ * passes while the model is built instead of after it.
+ */
+export interface Prefetched {
+  readonly namespaces: readonly string[]
+  readonly live: Promise<SchemaModel>
+}
+
+/** Starts reading the catalog of `namespaces`, to hand to {@link compare} later. */
+export function prefetchCatalog(db: Kysely<unknown>, namespaces: readonly string[]): Prefetched {
+  const live = introspect(db, namespaces)
+  live.catch(() => {}) // awaited by compare; a command that stops before it must not crash on it
+  return { namespaces, live }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i])
 }
 
 export interface PlanRequest {
   readonly declared: SchemaModel
   readonly timeouts: Timeouts
   readonly allow: readonly AllowEntry[]
+  readonly prefetched?: Prefetched | null
 }
 
 /**
@@ -56,7 +89,7 @@ export interface PlanRequest {
  *   nothing is planned then.
  */
 export async function planAgainst(db: Kysely<unknown>, request: PlanRequest): Promise<Comparison & { plan: Plan }> {
-  const comparison = await compare(db, request.declared, { probeAllIndexes: true })
+  const comparison = await compare(db, request.declared, { probeAllIndexes: true, prefetched: request.prefetched ?? null })
   await checkDeclaredForeignKeys(db, comparison.declared, comparison.live)
   const facts = await probeFacts(db, factsNeeded(comparison.changes))
   const plan = planChanges(comparison.changes, { timeouts: request.timeouts, allow: request.allow, facts })

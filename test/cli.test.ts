@@ -3,7 +3,7 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, REPO, runCli } from './support/cli.js'
+import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, REPO, runCli, runInProcess } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { NEW_COLUMNS, pre109 } from './support/fixtures.js'
 import { useScratchDir } from './support/scratch.js'
@@ -244,3 +244,64 @@ describe.runIf(enabledTargets().includes('postgres'))('--allow with subjects, an
     expect(result.stderr).toContain('fix: CREATE EXTENSION citext')
   })
 })
+
+describe.runIf(enabledTargets().includes('postgres'))('read-only commands read the catalog while the schema is modelled', () => {
+  const dsl = path.join(REPO, 'src/dsl/index.js')
+
+  it('a schema that fails its checks is still the error of plan and verify, though the server was already being read', async ({ expect }) => {
+    const database = await createDatabase()
+    try {
+      const file = path.join(workDir(), 'invalid-read-only.ts')
+      await writeFile(file, `import { c, table, defineSchema } from '${dsl}'\nexport const schema = defineSchema(table('t', { id: c.integer() }), table('t', { id: c.integer() }))\n`)
+      const migrations = await mkdtemp(path.join(workDir(), 'invalid-read-only-'))
+      for (const command of ['plan', 'verify']) {
+        const result = await runInProcess([command, '--schema', file, '--migrations', migrations, '--database-url', database.url])
+        expect(result.code).toBe(1)
+        expect(result.stderr).toContain('duplicate table t: declared at')
+        expect(result.stdout).toBe('')
+      }
+      expect(await readdir(migrations)).toEqual([])
+    } finally {
+      await database.drop()
+    }
+  })
+
+  it('tables and enums in several PostgreSQL schemas are all read: plan, apply, then verify and plan find nothing', async ({ expect }) => {
+    const database = await createDatabase()
+    try {
+      const file = path.join(workDir(), 'namespaces.ts')
+      await writeFile(
+        file,
+        `import { c, enumType, table, defineSchema } from '${dsl}'
+const level = enumType('level', ['low', 'high'], { schema: 'kinds' })
+export const schema = defineSchema(
+  table('account', { id: c.bigint().primaryKey(), level: c.enum(level) }),
+  table('event', { id: c.bigint().primaryKey(), at: c.timestamptz().notNull() }, { schema: 'audit' }),
+)\n`,
+      )
+      const migrations = await mkdtemp(path.join(workDir(), 'namespaces-'))
+      await sqlOn(database.url, 'CREATE SCHEMA audit; CREATE SCHEMA kinds')
+      const args = ['--schema', file, '--migrations', migrations, '--database-url', database.url]
+      expect((await runInProcess(['plan', ...args])).code).toBe(0)
+      const applied = await runInProcess(['apply', ...args])
+      expect(applied.stderr).toBe('')
+      expect(applied.code).toBe(0)
+      const verified = await runInProcess(['verify', ...args])
+      expect(verified.stdout).toContain('Live schema matches schema/: 2 tables, 4 columns')
+      expect(verified.code).toBe(0)
+      expect((await runInProcess(['plan', '--dry-run', ...args])).stdout).toContain('Plan: nothing to do')
+    } finally {
+      await database.drop()
+    }
+  })
+})
+
+async function sqlOn(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(text)
+  } finally {
+    await client.end()
+  }
+}

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { loadSchema } from '../load-schema.js'
+import { importSchema, namespacesOf } from '../load-schema.js'
 import { loadMigrations } from '../migrations/files.js'
 import type { GeneratedMigration } from '../migrations/migration.js'
+import { modelFromDefinition } from '../model/from-definition.js'
 import type { SchemaModel } from '../model/model.js'
+import { type Prefetched, prefetchCatalog } from '../pipeline.js'
 import { OWN_STATEMENT_TIMEOUT, type TargetSpec } from '../settings.js'
 import { openTarget, type Target } from '../target/open.js'
 import type { CommandOptions, Io } from './command.js'
@@ -13,6 +15,8 @@ export interface CommandContext {
   /** Empty unless the command asked for them. */
   readonly migrations: readonly GeneratedMigration[]
   readonly target: Target
+  /** The target's catalog, already being read for the schema's namespaces (read-only commands); pass it to `compare`. */
+  readonly prefetched: Prefetched | null
 }
 
 /**
@@ -45,15 +49,38 @@ export async function withContext<T>(
     })
   }
   const early = !options.handlesSignals && opensWithoutTrace(settings.target) ? open() : null
+  let opened: Target | null = null
   // Awaited below; until then its failure must not count as unhandled.
-  early?.catch(() => {})
+  early?.then((target) => (opened = target), () => {})
   let declared: SchemaModel
   let migrations: readonly GeneratedMigration[]
+  let prefetched: Prefetched | null = null
   try {
-    declared = await loadSchema(settings.schemaPath)
+    const definition = await importSchema(settings.schemaPath)
+    if (early) {
+      // The catalog of the schemas it names is read while the model is built and checked.
+      const namespaces = namespacesOf(definition)
+      const ready = opened as Target | null
+      if (ready) {
+        prefetched = prefetchCatalog(ready.db, namespaces)
+        // Building the model holds the thread: let the query reach the server first.
+        await new Promise((resolve) => setImmediate(resolve))
+      } else {
+        const live = early.then((target) => prefetchCatalog(target.db, namespaces).live)
+        live.catch(() => {})
+        prefetched = { namespaces, live }
+      }
+    }
+    declared = modelFromDefinition(definition)
     migrations = options.readMigrations ? await loadMigrations(settings.migrationsDir, { appDir: settings.appDir }) : []
   } catch (error) {
-    await early?.then((target) => target.close(), () => {})
+    await early?.then(
+      async (target) => {
+        await prefetched?.live.catch(() => {})
+        await target.close()
+      },
+      () => {},
+    )
     throw error
   }
   // From here on a signal must roll back rather than kill: arm the handlers just before connecting.
@@ -61,8 +88,10 @@ export async function withContext<T>(
   if (options.handlesSignals) options.armSignals()
   const target = await (early ?? open())
   try {
-    return await run({ declared, migrations, target })
+    return await run({ declared, migrations, target, prefetched })
   } finally {
+    // A run that failed before it read the prefetched catalog closes the target once that read ended.
+    await prefetched?.live.catch(() => {})
     await target.close()
   }
 }

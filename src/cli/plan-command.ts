@@ -12,12 +12,13 @@ import { count, type FilledBy, planJson, renderPlan } from './render.js'
 
 /** `schema:plan`: print the plan; write it as the next generated migration unless `--dry-run`. */
 export async function runPlan(options: CommandOptions, io: Io): Promise<number> {
-  return withContext({ ...options, readMigrations: true }, io, async ({ declared, migrations, target }) => {
+  return withContext({ ...options, readMigrations: true }, io, async ({ declared, migrations, target, prefetched }) => {
     const filledBy = columnsFilled(await loadBackfills(options.settings.schemaPath))
     const { plan } = await planAgainst(target.db, {
       declared,
       timeouts: options.settings.timeouts,
       allow: options.allow,
+      prefetched,
     })
     const pending = pendingMigrations(migrations, await readHistory(target.db))
     const generated = await generateMigration({

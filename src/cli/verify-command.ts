@@ -6,8 +6,8 @@ import { renderVerify, verifyReport } from './render.js'
 
 /** `schema:verify`: read-only; 0 when the live schema provides everything `schema/` declares, 2 when not. */
 export async function runVerify(options: CommandOptions, io: Io): Promise<number> {
-  return withContext({ ...options, readMigrations: false }, io, async ({ declared, target }) => {
-    const { changes } = await compare(target.db, declared)
+  return withContext({ ...options, readMigrations: false }, io, async ({ declared, target, prefetched }) => {
+    const { changes } = await compare(target.db, declared, { prefetched })
     const report = verifyReport(changes)
     const matches = report.mismatches.length === 0
     if (options.json) {

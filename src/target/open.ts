@@ -85,10 +85,14 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
   // An idle client whose server went away emits 'error'; without a listener node exits. The next query reports it.
   pool.on('error', () => {})
   let pooler: PoolerEvidence | null
+  let statementPool: SingleStatementPool
   try {
     const client = await pool.connect()
     try {
       pooler = await detectPooler(client)
+      statementPool = new SingleStatementPool(pool, pooler === null && options.ownTimeouts ? options.ownTimeouts : null)
+      // The session is set up now rather than before the first query, which is then sent at once.
+      await statementPool.prepare(client)
     } finally {
       client.release()
     }
@@ -99,8 +103,6 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
       cause: error,
     })
   }
-  const sessionSetup = pooler === null && options.ownTimeouts ? options.ownTimeouts : null
-  const statementPool = new SingleStatementPool(pool, sessionSetup)
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: statementPool }) })
   const cancel = async () => {
     await Promise.all(statementPool.checkedOut().map((client) => sendCancelRequest(client, options.connectTimeoutMs)))
@@ -197,19 +199,7 @@ class SingleStatementPool implements PostgresPool {
     // besides failing its query; unheard, that event would crash the process instead of the query
     // failing with its SQLSTATE. The pool only listens on idle clients.
     if (client.listenerCount('error') === 0) client.on('error', () => {})
-    if (this.#ownTimeouts && !this.#prepared.has(client)) {
-      const settings = sessionSettings(this.#ownTimeouts)
-      // Session-level, so they outrank a role's, a database's or the URL's settings; transaction-local
-      // settings (a migration's DDL timeouts) still override them inside each transaction. Settings an
-      // older server lacks are left out.
-      await client.query({
-        text: `SELECT set_config(v.name, v.value, false)
-                 FROM unnest($1::text[], $2::text[]) AS v(name, value)
-                WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_settings s WHERE s.name = v.name)`,
-        values: [Object.keys(settings), Object.values(settings)],
-      })
-      this.#prepared.add(client)
-    }
+    await this.prepare(client)
     this.#checkedOut.add(client)
     return {
       query: ((text: unknown, values?: readonly unknown[]) => {
@@ -223,6 +213,25 @@ class SingleStatementPool implements PostgresPool {
         client.release(destroy)
       },
     }
+  }
+
+  /**
+   * The tool's session settings on `client`, once per connection (a pool may
+   * replace one that went idle). Session-level, so they outrank a role's, a
+   * database's or the URL's settings; transaction-local settings (a
+   * migration's DDL timeouts) still override them inside each transaction.
+   * Settings an older server lacks are left out.
+   */
+  async prepare(client: pg.PoolClient): Promise<void> {
+    if (!this.#ownTimeouts || this.#prepared.has(client)) return
+    const settings = sessionSettings(this.#ownTimeouts)
+    await client.query({
+      text: `SELECT set_config(v.name, v.value, false)
+               FROM unnest($1::text[], $2::text[]) AS v(name, value)
+              WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_settings s WHERE s.name = v.name)`,
+      values: [Object.keys(settings), Object.values(settings)],
+    })
+    this.#prepared.add(client)
   }
 
   /** The connections in use now: what a cancel or a disconnect acts on. */
