@@ -8,7 +8,7 @@
  * Steps:
  *   1. create-table call_log (lock: none; hazards: none)
  */
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 
 export const schemaHash = 'sha256:9b9c9088748b7d6e255ae09c6a503ea40b7b7242de3374bbd04809be5db5206c'
 
@@ -44,9 +44,11 @@ export const downSteps = [
 
 /** For Kysely's `Migrator`; `schema:apply` runs `steps` itself, with lock timeouts and retries. */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const { sql } = await import('kysely')
   for (const step of steps) await sql.raw(step.sql).execute(db)
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  const { sql } = await import('kysely')
   for (const statement of downSteps) await sql.raw(statement).execute(db)
 }

@@ -10,7 +10,7 @@
  *   2. add-column call_log.ended_at (lock: ACCESS EXCLUSIVE; hazards: none)
  *   3. add-column call_log.duration_sec (lock: ACCESS EXCLUSIVE; hazards: none)
  */
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 
 export const schemaHash = 'sha256:737a4c296d1db46eb52098dacba50983cb4ac6633711e82e02c0a51d7e7c7f4b'
 
@@ -54,9 +54,11 @@ export const downSteps = [
 
 /** For Kysely's `Migrator`; `schema:apply` runs `steps` itself, with lock timeouts and retries. */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const { sql } = await import('kysely')
   for (const step of steps) await sql.raw(step.sql).execute(db)
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  const { sql } = await import('kysely')
   for (const statement of downSteps) await sql.raw(statement).execute(db)
 }

@@ -8,7 +8,7 @@
  * Steps:
  *   1. add-column call_log.summary_status (lock: ACCESS EXCLUSIVE; hazards: none)
  */
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 
 export const schemaHash = 'sha256:fa1dddd247753a425693572f9ea139357d3a65adbfbc1052ae43520e643c7880'
 
@@ -36,9 +36,11 @@ export const downSteps = [
 
 /** For Kysely's `Migrator`; `schema:apply` runs `steps` itself, with lock timeouts and retries. */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const { sql } = await import('kysely')
   for (const step of steps) await sql.raw(step.sql).execute(db)
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  const { sql } = await import('kysely')
   for (const statement of downSteps) await sql.raw(statement).execute(db)
 }

@@ -10,7 +10,7 @@
  *   2. create-index call_log.call_log_call_sid_key (lock: ACCESS EXCLUSIVE; hazards: none)
  *   3. create-index call_log.call_log_created_at_idx (lock: SHARE UPDATE EXCLUSIVE; hazards: none; outside a transaction)
  */
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 
 export const schemaHash = 'sha256:540ae2c9df49ed0ccd4ae24ba7bf11191c4a427a1f34782a75d2890c70b65108'
 
@@ -59,9 +59,11 @@ export const downSteps = [
 /** For Kysely's `Migrator`; `schema:apply` runs `steps` itself, with lock timeouts and retries. */
 export async function up(db: Kysely<unknown>): Promise<void> {
   if (db.isTransaction) throw new Error('0004_call_log_index_call_sid_key_created_at_idx cannot run inside a transaction (it builds indexes CONCURRENTLY): give Kysely\'s Migrator transactionMode: \'per-migration\', which honours `config`, or disableTransactions: true')
+  const { sql } = await import('kysely')
   for (const step of steps) await sql.raw(step.sql).execute(db)
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  const { sql } = await import('kysely')
   for (const statement of downSteps) await sql.raw(statement).execute(db)
 }

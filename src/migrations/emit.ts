@@ -44,10 +44,9 @@ export function renderMigration(input: EmitInput): string {
   })
   const file = project.createSourceFile(`${input.name}.ts`)
   file.addStatements(header(input, steps))
-  file.addImportDeclaration({
-    moduleSpecifier: 'kysely',
-    namedImports: [{ name: 'Kysely', isTypeOnly: true }, { name: 'sql' }],
-  })
+  // Types only: Kysely itself is imported where `up` and `down` run, so `schema:apply`, which reads
+  // the steps and runs them itself, never loads the application's copy of Kysely (a tenth of a second).
+  file.addImportDeclaration({ moduleSpecifier: 'kysely', isTypeOnly: true, namedImports: [{ name: 'Kysely' }] })
   file.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
@@ -116,6 +115,7 @@ export function renderMigration(input: EmitInput): string {
         : [
             `if (db.isTransaction) throw new Error(${literal(`${input.name} cannot run inside a transaction (${validates ? 'it validates constraints in transactions of their own, or builds indexes CONCURRENTLY' : 'it builds indexes CONCURRENTLY'}): give Kysely's Migrator transactionMode: 'per-migration', which honours \`config\`, or disableTransactions: true`)})`,
           ]),
+      "const { sql } = await import('kysely')",
       'for (const step of steps) await sql.raw(step.sql).execute(db)',
     ],
   })
@@ -126,7 +126,7 @@ export function renderMigration(input: EmitInput): string {
       name: 'down',
       parameters: [{ name: 'db', type: 'Kysely<unknown>' }],
       returnType: 'Promise<void>',
-      statements: ['for (const statement of downSteps) await sql.raw(statement).execute(db)'],
+      statements: ["const { sql } = await import('kysely')", 'for (const statement of downSteps) await sql.raw(statement).execute(db)'],
     })
   }
   file.formatText({ indentSize: 2, convertTabsToSpaces: true, semicolons: ts.SemicolonPreference.Remove })

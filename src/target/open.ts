@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely'
-import pg from 'pg'
+import type * as PG from 'pg'
+import pg from './node-postgres.js'
 import { MigratorError } from '../errors.js'
 import type { TargetSpec } from '../settings.js'
 import { sendCancelRequest, dropConnection } from './cancel-request.js'
@@ -127,7 +128,7 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
     await db.destroy()
     // Kysely ends the pool only if it ever used it; a run refused before its first query did not,
     // and the idle probe connection would then hold the process open.
-    if (!(pool as pg.Pool & { ended?: boolean }).ended) await pool.end()
+    if (!(pool as PG.Pool & { ended?: boolean }).ended) await pool.end()
   }
   return { db, spec, pooler, cancel, disconnect, sideQuery, close }
 }
@@ -139,7 +140,7 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
  * proof of a pooler in between. (A connection without a key cannot be
  * cancelled by anyone and proves nothing either way.)
  */
-async function detectPooler(client: pg.PoolClient): Promise<PoolerEvidence | null> {
+async function detectPooler(client: PG.PoolClient): Promise<PoolerEvidence | null> {
   const cancelKeyPid = (client as unknown as { processID?: number | null }).processID
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
   const backendPid = Number(rows[0]?.pid)
@@ -183,12 +184,12 @@ function sessionSettings(own: OwnStatementTimeouts): Record<string, string> {
  * default or name can never smuggle in a second statement.
  */
 class SingleStatementPool implements PostgresPool {
-  readonly #pool: pg.Pool
+  readonly #pool: PG.Pool
   readonly #ownTimeouts: OwnStatementTimeouts | null
-  readonly #prepared = new WeakSet<pg.PoolClient>()
-  readonly #checkedOut = new Set<pg.PoolClient>()
+  readonly #prepared = new WeakSet<PG.PoolClient>()
+  readonly #checkedOut = new Set<PG.PoolClient>()
 
-  constructor(pool: pg.Pool, ownTimeouts: OwnStatementTimeouts | null) {
+  constructor(pool: PG.Pool, ownTimeouts: OwnStatementTimeouts | null) {
     this.#pool = pool
     this.#ownTimeouts = ownTimeouts
   }
@@ -203,10 +204,10 @@ class SingleStatementPool implements PostgresPool {
     this.#checkedOut.add(client)
     return {
       query: ((text: unknown, values?: readonly unknown[]) => {
-        if (typeof text !== 'string') return client.query(text as pg.Submittable) // a cursor (streamQuery)
+        if (typeof text !== 'string') return client.query(text as PG.Submittable) // a cursor (streamQuery)
         // `queryMode` exists since pg 8.12; @types/pg does not list it yet.
         const config = { text, values: values ? [...values] : [], queryMode: 'extended' }
-        return client.query(config as pg.QueryConfig)
+        return client.query(config as PG.QueryConfig)
       }) as unknown as PostgresPoolClient['query'],
       release: (destroy?: boolean) => {
         this.#checkedOut.delete(client)
@@ -222,7 +223,7 @@ class SingleStatementPool implements PostgresPool {
    * migration's DDL timeouts) still override them inside each transaction.
    * Settings an older server lacks are left out.
    */
-  async prepare(client: pg.PoolClient): Promise<void> {
+  async prepare(client: PG.PoolClient): Promise<void> {
     if (!this.#ownTimeouts || this.#prepared.has(client)) return
     const settings = sessionSettings(this.#ownTimeouts)
     await client.query({
@@ -235,7 +236,7 @@ class SingleStatementPool implements PostgresPool {
   }
 
   /** The connections in use now: what a cancel or a disconnect acts on. */
-  checkedOut(): pg.PoolClient[] {
+  checkedOut(): PG.PoolClient[] {
     return [...this.#checkedOut]
   }
 
