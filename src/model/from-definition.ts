@@ -49,7 +49,9 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
     const names = relationNames.get(declared.schema) ?? new Set<string>()
     names.add(declared.name).add(`${declared.name}_pkey`)
     relationNames.set(declared.schema, names)
-    constraintNames.set(declared.schema, new Set([...(constraintNames.get(declared.schema) ?? []), `${declared.name}_pkey`]))
+    const constraints = constraintNames.get(declared.schema) ?? new Set<string>()
+    constraints.add(`${declared.name}_pkey`)
+    constraintNames.set(declared.schema, constraints)
     if (!byKey.has(tableKey(declared))) byKey.set(tableKey(declared), declared)
   }
   const uniqueKeys = new Map<TableDefinition, Set<string>>()
