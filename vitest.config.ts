@@ -12,6 +12,9 @@ export default defineConfig({
     maxConcurrency: 4,
     hookTimeout: 120_000,
     pool: 'forks',
+    // As the command line runs (src/cli/bin.ts): PGlite's WebAssembly compiled once, by V8's baseline
+    // compiler, and never again in background threads that compete with the other test file.
+    poolOptions: { forks: { execArgv: ['--liftoff-only'] } },
     // Two files at a time: most files spend much of their time waiting (on locks, timeouts, signals, a
     // server), which the other file's work fills. Three at once, on a machine shared with other suites,
     // queued so many CLI processes that tests waiting for one to connect timed out.

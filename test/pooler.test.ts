@@ -44,11 +44,15 @@ describe.skipIf('missing' in found)('behind PgBouncer', () => {
 
   const pooledUrl = (mode: PoolMode) => `${poolers[mode]?.baseUrl}/${database.name}`
 
+  /** Advisory locks on this test's database: other files' tests hold theirs on the same server meanwhile. */
+  const ADVISORY_LOCKS_HERE = `SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                                 WHERE l.locktype = 'advisory' AND d.datname = current_database()`
+
   /** Nothing applied, no history table, and no advisory lock left on any session. */
   async function expectUntouched() {
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
     expect(await query(database.url, `SELECT to_regclass('schema_migrate.applied_migrations') AS t`)).toEqual([{ t: null }])
-    expect(await query(database.url, `SELECT pid FROM pg_locks WHERE locktype = 'advisory'`)).toEqual([])
+    expect(await query(database.url, ADVISORY_LOCKS_HERE)).toEqual([])
   }
 
   it('transaction pooling: five runners at once all refuse before anything runs, naming the pooler and DATABASE_URL_DIRECT', async () => {
@@ -77,7 +81,7 @@ describe.skipIf('missing' in found)('behind PgBouncer', () => {
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
     expect(await query(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(3)
-    expect(await query(database.url, `SELECT pid FROM pg_locks WHERE locktype = 'advisory'`)).toEqual([])
+    expect(await query(database.url, ADVISORY_LOCKS_HERE)).toEqual([])
   })
 
   it('read-only verify works through a transaction pooler, and sets nothing on the shared server sessions', async () => {
