@@ -48,52 +48,63 @@ export async function withContext<T>(
       ownTimeouts: { lockTimeout: settings.timeouts.lockTimeout, statementTimeout: OWN_STATEMENT_TIMEOUT },
     })
   }
-  const early = !options.handlesSignals && opensWithoutTrace(settings.target) ? open() : null
-  let opened: Target | null = null
-  // Awaited below; until then its failure must not count as unhandled.
-  early?.then((target) => (opened = target), () => {})
+  const early = !options.handlesSignals && opensWithoutTrace(settings.target) ? startOpening(open) : null
   let declared: SchemaModel
   let migrations: readonly GeneratedMigration[]
   let prefetched: Prefetched | null = null
   try {
     const definition = await importSchema(settings.schemaPath)
-    if (early) {
-      // The catalog of the schemas it names is read while the model is built and checked.
-      const namespaces = namespacesOf(definition)
-      const ready = opened as Target | null
-      if (ready) {
-        prefetched = prefetchCatalog(ready.db, namespaces)
-        // Building the model holds the thread: let the query reach the server first.
-        await new Promise((resolve) => setImmediate(resolve))
-      } else {
-        const live = early.then((target) => prefetchCatalog(target.db, namespaces).live)
-        live.catch(() => {})
-        prefetched = { namespaces, live }
-      }
-    }
+    // The catalog of the schemas it names is read while the model is built and checked.
+    if (early) prefetched = await prefetchWhenOpen(early, namespacesOf(definition))
     declared = modelFromDefinition(definition)
     migrations = options.readMigrations ? await loadMigrations(settings.migrationsDir, { appDir: settings.appDir }) : []
   } catch (error) {
-    await early?.then(
-      async (target) => {
-        await prefetched?.live.catch(() => {})
-        await target.close()
-      },
-      () => {},
-    )
+    await early?.target.then(async (target) => closeAfter(target, prefetched), () => {})
     throw error
   }
   // From here on a signal must roll back rather than kill: arm the handlers just before connecting.
   // Until now Node's default ended the process at once, even inside a schema module that busy-loops.
   if (options.handlesSignals) options.armSignals()
-  const target = await (early ?? open())
+  const target = await (early?.target ?? open())
   try {
     return await run({ declared, migrations, target, prefetched })
   } finally {
-    // A run that failed before it read the prefetched catalog closes the target once that read ended.
-    await prefetched?.live.catch(() => {})
-    await target.close()
+    await closeAfter(target, prefetched)
   }
+}
+
+/** A target being opened, and the target itself once it is open. */
+interface Opening {
+  readonly target: Promise<Target>
+  readonly ready: () => Target | null
+}
+
+function startOpening(open: () => Promise<Target>): Opening {
+  let ready: Target | null = null
+  const target = open()
+  // Awaited later; until then its failure must not count as unhandled.
+  target.then((opened) => (ready = opened), () => {})
+  return { target, ready: () => ready }
+}
+
+/** Starts reading the catalog of `namespaces` now if the target is open, or as soon as it is. */
+async function prefetchWhenOpen(opening: Opening, namespaces: readonly string[]): Promise<Prefetched> {
+  const target = opening.ready()
+  if (target === null) {
+    const live = opening.target.then((opened) => prefetchCatalog(opened.db, namespaces).live)
+    live.catch(() => {})
+    return { namespaces, live }
+  }
+  const prefetched = prefetchCatalog(target.db, namespaces)
+  // Building the model next holds the thread: let the query reach the server first.
+  await new Promise((resolve) => setImmediate(resolve))
+  return prefetched
+}
+
+/** Closes `target` once a catalog read still running on it has ended (a run that failed before using it). */
+async function closeAfter(target: Target, prefetched: Prefetched | null): Promise<void> {
+  await prefetched?.live.catch(() => {})
+  await target.close()
 }
 
 /** Opening `spec` creates nothing: a server, or an embedded database folder that is already there. */
