@@ -196,6 +196,13 @@ async function embeddedRows(ctx: SpeedContext, npmScript: readonly string[]): Pr
       result: await measurePair(cli(`npm run schema:${command}`, command, existing), existingFloor, ctx.pairs),
     })
   }
+  // The commands run PGlite's WebAssembly on V8's baseline compiler alone (src/cli/bin.ts); the floor
+  // above runs as a bare process would. The same floor with that flag says what is left that is ours.
+  rows.push({
+    name: 'embedded `verify`, existing .pglite/, vs the same floor run with `--liftoff-only` as the commands are',
+    target: { compare: 'at-most', limit: 1.3 },
+    result: await measurePair(cli('npm run schema:verify', 'verify', existing), { ...existingFloor, label: 'floor with --liftoff-only', args: ['--liftoff-only', ...existingFloor.args] }, ctx.pairs),
+  })
   ctx.log('schema:check')
   rows.push({
     name: '`schema:check` vs that PGlite floor',
