@@ -38,11 +38,10 @@ export interface Comparison {
  */
 export async function compare(db: Kysely<unknown>, declared: SchemaModel, options: CompareOptions = {}): Promise<Comparison> {
   const { prefetched } = options
-  const live = prefetched && sameList(prefetched.namespaces, declared.namespaces) ? prefetched.live : introspect(db, declared.namespaces)
-  // Read by now or in flight; settled before anything below fails, so no rejection goes unheard.
-  live.catch(() => {})
+  // One query at a time: the target's pool holds one connection, and a query waiting for it counts
+  // against the connect timeout.
+  const current = await (prefetched && sameList(prefetched.namespaces, declared.namespaces) ? prefetched.live : introspect(db, declared.namespaces))
   const resolved = await resolveCatalogReferences(db, declared)
-  const current = await live
   const all = options.probeAllIndexes ?? false
   const spelled = await spellDeclaredChecks(db, await spellDeclaredIndexes(db, resolved, current, { all }), current, { all })
   const changes = await settleByServer(diffSchemas(spelled, current), serverDeparse(db))

@@ -365,6 +365,47 @@ describe.concurrent('schema modules that misbehave', () => {
     expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^MIGRATION FAILED: \[schema\]/)
   })
 
+  it('check, and plan and verify with a reachable server, report a module that never settles at once', async ({ expect }) => {
+    const file = path.join(scratch(), 'never-settles-read-only.ts')
+    await writeFile(file, 'await new Promise(() => {})\nexport const schema = null\n')
+    const database = await createDatabase()
+    try {
+      // plan and verify connect while the schema loads: the idle connection must not hold the process.
+      const runs = [
+        runCli(['check', '--schema', file]),
+        runCli(['plan', '--dry-run', '--schema', file], { env: { DATABASE_URL: database.url } }),
+        runCli(['verify', '--schema', file], { env: { DATABASE_URL: database.url } }),
+      ]
+      for (const result of await Promise.all(runs)) {
+        expect(result.code).toBe(1)
+        expect(result.stderr).toContain('awaits something that never settles')
+        // The pool's idle timeout is 10 s; the event loop empties long before.
+        expect(result.ms).toBeLessThan(8_000)
+      }
+    } finally {
+      await database.drop()
+    }
+  })
+
+  it('plan and verify with a schema that throws report it at once, though the server they began connecting to is silent', async ({ expect }) => {
+    const silent = net.createServer(() => {}) // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as net.AddressInfo
+    const file = path.join(scratch(), 'throws-read-only.ts')
+    await writeFile(file, `throw new Error('boom at import')\n`)
+    try {
+      for (const command of ['plan', 'verify']) {
+        const result = await runCli([command, '--schema', file, '--connect-timeout', '30s'], { env: { DATABASE_URL: `postgres://app:pw@127.0.0.1:${port}/app` } })
+        expect(result.code).toBe(1)
+        expect(result.stderr).toContain('throws-read-only.ts failed to load: Error: boom at import')
+        expect(result.stderr).not.toContain('timeout')
+        expect(result.ms).toBeLessThan(8_000)
+      }
+    } finally {
+      silent.close()
+    }
+  })
+
   it('SIGTERM during a busy-looping schema module ends the process at once, and it never connects', async () => {
     const connections: string[] = []
     const trap = net.createServer((socket) => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PROJECT_MIGRATIONS, PROJECT_SCHEMA, REPO, runCli, runInProcess } from './support/cli.js'
 import { createDatabase } from './support/database.js'
 import { NEW_COLUMNS, pre109 } from './support/fixtures.js'
+import { holdLock } from './support/sessions.js'
 import { useScratchDir } from './support/scratch.js'
 import { enabledTargets } from './support/targets.js'
 
@@ -261,6 +262,25 @@ describe.runIf(enabledTargets().includes('postgres'))('read-only commands read t
         expect(result.stdout).toBe('')
       }
       expect(await readdir(migrations)).toEqual([])
+    } finally {
+      await database.drop()
+    }
+  })
+
+  it('catalog reads held up longer than the connect timeout by a lock still finish: one query at a time on the one connection', async ({ expect }) => {
+    const database = await createDatabase()
+    try {
+      await sqlOn(database.url, `CREATE TYPE mood AS ENUM ('a', 'b'); CREATE TABLE t3 (id integer PRIMARY KEY, m mood)`)
+      const file = path.join(workDir(), 'catalog-type.ts')
+      // c.type(...) makes verify resolve the type as well as read the catalog: two reads that once shared the connection.
+      await writeFile(file, `import { c, table, defineSchema } from '${dsl}'\nexport const schema = defineSchema(table('t3', { id: c.integer().primaryKey(), m: c.type('mood') }))\n`)
+      const holder = await holdLock(database.url, 'LOCK TABLE pg_catalog.pg_attrdef IN ACCESS EXCLUSIVE MODE')
+      const run = runInProcess(['verify', '--schema', file, '--connect-timeout', '1s', '--database-url', database.url])
+      await new Promise((resolve) => setTimeout(resolve, 2_500))
+      await holder.release()
+      const result = await run
+      expect(result.stderr).toBe('')
+      expect(result.code).toBe(0)
     } finally {
       await database.drop()
     }

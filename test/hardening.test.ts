@@ -152,6 +152,30 @@ describe.runIf(enabledTargets().includes('postgres')).concurrent('privileges and
     }
   })
 
+  it('a session set-up the server refuses after connecting: exit 1 saying so, with the fix for that failure, not for a connection', async () => {
+    const database = await createDatabase()
+    const role = `setup_${database.name}`
+    try {
+      await sqlOn(database.url, pre109(10))
+      // The set-up reads pg_settings to skip what an older server lacks; a role that may not read it is refused there.
+      await sqlOn(database.url, `CREATE ROLE ${role} LOGIN PASSWORD 'role-secret-2'; REVOKE SELECT ON pg_catalog.pg_settings FROM PUBLIC`)
+      const url = new URL(database.url)
+      url.username = role
+      url.password = 'role-secret-2'
+      for (const command of ['apply', 'verify']) {
+        const result = await runCli([command], { env: { NODE_ENV: 'production', DATABASE_URL: url.href } })
+        expectCleanFailure(result)
+        expect(result.stderr).toMatch(/connected to postgres:\/\/setup_\w+:\*\*\*@[^:]+:\d+\/\w+, but setting up the session failed: permission denied for view pg_settings \(SQLSTATE 42501\)/)
+        expect(result.stderr).not.toContain('check the host and port')
+        expect(result.stdout + result.stderr).not.toContain('role-secret-2')
+      }
+      expect(await sqlOn(database.url, SEED_VERIFICATION_QUERY)).toHaveLength(0)
+    } finally {
+      await database.drop()
+      await sqlOn(await serverUrlFor('postgres'), `DROP ROLE IF EXISTS ${role}`)
+    }
+  })
+
   it('the connection dropped during COMMIT: exit 1, and the next run re-introspects and converges', async () => {
     const database = await createDatabase()
     const proxy = await startTcpProxy(new URL(database.url), { dropOnCommit: true })

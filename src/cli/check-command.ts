@@ -20,22 +20,24 @@ import { count, sizeText } from './render.js'
  */
 export async function runCheck(options: CommandOptions, io: Io): Promise<number> {
   const { settings } = options
-  // The fresh in-memory database starts first (WebAssembly compile, the initdb template) and leaves
-  // nothing behind, so its start-up runs while the modules load and the source is scanned.
+  const declared = await loadSchema(settings.schemaPath)
+  const backfills = await loadBackfills(settings.schemaPath)
+  const migrations = await loadMigrations(settings.migrationsDir, { appDir: settings.appDir })
+  // The embedded database starts (WebAssembly compile, the initdb template) while the source scan below
+  // runs. Not before the modules load: an open PGlite holds the process, so a module whose top-level
+  // await never settles would hang the command instead of failing it (bin.ts reports it when the event
+  // loop empties).
   const opening = openTarget(
     { kind: 'pglite', dataDir: null, display: 'fresh in-memory PGlite database' },
     { connectTimeoutMs: settings.connectTimeoutMs },
   )
   // Awaited below; until then its failure must not count as unhandled.
   opening.catch(() => {})
-  let declared, backfills, migrations, duplicates
+  let duplicates
   try {
-    declared = await loadSchema(settings.schemaPath)
-    backfills = await loadBackfills(settings.schemaPath)
-    migrations = await loadMigrations(settings.migrationsDir, { appDir: settings.appDir })
     duplicates = await findDuplicateColumns(settings.schemaPath)
   } catch (error) {
-    // A failure to load or scan (no TypeScript, no ts-morph) is the one to report; the database is not needed.
+    // The scan's failure (no TypeScript, no ts-morph) is the one to report; the database is not needed.
     await opening.then((target) => target.close(), () => {})
     throw error
   }

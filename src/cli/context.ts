@@ -38,7 +38,7 @@ export async function withContext<T>(
   run: (context: CommandContext) => Promise<T>,
 ): Promise<T> {
   const { settings } = options
-  const open = () => {
+  const open = (signal?: AbortSignal) => {
     if (settings.target.kind === 'pglite') {
       io.err(`schema: DATABASE_URL is not set; using the ${settings.target.display} (set DATABASE_URL for a real server)`)
     }
@@ -46,6 +46,7 @@ export async function withContext<T>(
       connectTimeoutMs: settings.connectTimeoutMs,
       ...(options.applicationName ? { applicationName: options.applicationName } : {}),
       ownTimeouts: { lockTimeout: settings.timeouts.lockTimeout, statementTimeout: OWN_STATEMENT_TIMEOUT },
+      ...(signal ? { signal } : {}),
     })
   }
   const early = !options.handlesSignals && opensWithoutTrace(settings.target) ? startOpening(open) : null
@@ -59,7 +60,7 @@ export async function withContext<T>(
     declared = modelFromDefinition(definition)
     migrations = options.readMigrations ? await loadMigrations(settings.migrationsDir, { appDir: settings.appDir }) : []
   } catch (error) {
-    await early?.target.then(async (target) => closeAfter(target, prefetched), () => {})
+    await early?.abandon()
     throw error
   }
   // From here on a signal must roll back rather than kill: arm the handlers just before connecting.
@@ -77,14 +78,28 @@ export async function withContext<T>(
 interface Opening {
   readonly target: Promise<Target>
   readonly ready: () => Target | null
+  /**
+   * For a command that failed before it used the target: a connection attempt still under way is
+   * dropped, and so is a catalog read still running, then the target is closed. Nothing waits for
+   * a silent server or a catalog lock to report the command's own error.
+   */
+  readonly abandon: () => Promise<void>
 }
 
-function startOpening(open: () => Promise<Target>): Opening {
+function startOpening(open: (signal: AbortSignal) => Promise<Target>): Opening {
   let ready: Target | null = null
-  const target = open()
+  const controller = new AbortController()
+  const target = open(controller.signal)
   // Awaited later; until then its failure must not count as unhandled.
   target.then((opened) => (ready = opened), () => {})
-  return { target, ready: () => ready }
+  const abandon = async () => {
+    controller.abort()
+    const opened = await target.catch(() => null)
+    if (opened === null) return
+    opened.disconnect()
+    await opened.close().catch(() => {})
+  }
+  return { target, ready: () => ready, abandon }
 }
 
 /** Starts reading the catalog of `namespaces` now if the target is open, or as soon as it is. */

@@ -5,7 +5,7 @@ import pg from './node-postgres.js'
 import { MigratorError } from '../errors.js'
 import type { TargetSpec } from '../settings.js'
 import { sendCancelRequest, dropConnection } from './cancel-request.js'
-import { connectHint, describeConnectError } from './database-errors.js'
+import { connectHint, describeConnectError, hintForDatabaseError, sqlStateOf } from './database-errors.js'
 import { PGlitePool } from './pglite-pool.js'
 import { createPGlite } from './pglite-template.js'
 
@@ -63,6 +63,12 @@ export interface OpenOptions {
   readonly ownTimeouts?: OwnStatementTimeouts
   /** Shown in `pg_stat_activity.application_name`, so a DBA can tell who holds a lock. */
   readonly applicationName?: string
+  /**
+   * Gives up a connection attempt still under way (a read-only command that opened the target
+   * while the schema loaded, and the schema failed): its socket is dropped at once, rather than
+   * the command waiting for a silent server's connect timeout.
+   */
+  readonly signal?: AbortSignal
 }
 
 /**
@@ -74,6 +80,7 @@ export async function openTarget(spec: TargetSpec, options: OpenOptions): Promis
 }
 
 async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, options: OpenOptions): Promise<Target> {
+  const attempts = new Set<PG.Client>()
   const pool = new pg.Pool({
     connectionString: spec.url,
     connectionTimeoutMillis: options.connectTimeoutMs,
@@ -82,25 +89,45 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
     // The client notices a silent network too, not only the server (see sessionSettings).
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    // An idle connection does not hold the process: a module that never settles is reported when the
+    // event loop empties (bin.ts), also after a read-only command connected early.
+    allowExitOnIdle: true,
+    Client: class extends pg.Client {
+      constructor(config?: string | PG.ClientConfig) {
+        super(config)
+        attempts.add(this)
+      }
+    },
   })
   // An idle client whose server went away emits 'error'; without a listener node exits. The next query reports it.
   pool.on('error', () => {})
-  let pooler: PoolerEvidence | null
-  let statementPool: SingleStatementPool
+  const giveUp = () => attempts.forEach(dropConnection)
+  options.signal?.addEventListener('abort', giveUp, { once: true })
+  let client: PG.PoolClient
   try {
-    const client = await pool.connect()
-    try {
-      pooler = await detectPooler(client)
-      statementPool = new SingleStatementPool(pool, pooler === null && options.ownTimeouts ? options.ownTimeouts : null)
-      // The session is set up now rather than before the first query, which is then sent at once.
-      await statementPool.prepare(client)
-    } finally {
-      client.release()
-    }
+    client = await pool.connect()
   } catch (error) {
     await pool.end().catch(() => {})
     throw new MigratorError('connect', `cannot connect to ${spec.display}: ${describeConnectError(error)}`, {
       hint: connectHint(error),
+      cause: error,
+    })
+  } finally {
+    options.signal?.removeEventListener('abort', giveUp)
+  }
+  let pooler: PoolerEvidence | null
+  let statementPool: SingleStatementPool
+  try {
+    pooler = await detectPooler(client)
+    statementPool = new SingleStatementPool(pool, pooler === null && options.ownTimeouts ? options.ownTimeouts : null)
+    // The session is set up now rather than before the first query, which is then sent at once.
+    await statementPool.prepare(client)
+    client.release()
+  } catch (error) {
+    client.release(true)
+    await pool.end().catch(() => {})
+    throw new MigratorError('connect', `connected to ${spec.display}, but setting up the session failed: ${errorText(error)}${stateSuffix(error)}`, {
+      hint: sessionSetupHint(error),
       cause: error,
     })
   }
@@ -200,7 +227,12 @@ class SingleStatementPool implements PostgresPool {
     // besides failing its query; unheard, that event would crash the process instead of the query
     // failing with its SQLSTATE. The pool only listens on idle clients.
     if (client.listenerCount('error') === 0) client.on('error', () => {})
-    await this.prepare(client)
+    try {
+      await this.prepare(client)
+    } catch (error) {
+      client.release(true)
+      throw error
+    }
     this.#checkedOut.add(client)
     return {
       query: ((text: unknown, values?: readonly unknown[]) => {
@@ -272,6 +304,19 @@ async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promis
   }
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
   return { db, spec, pooler: null, cancel: async () => {}, disconnect: () => {}, sideQuery: null, close: () => db.destroy() }
+}
+
+function stateSuffix(error: unknown): string {
+  const state = sqlStateOf(error)
+  return state === null ? '' : ` (SQLSTATE ${state})`
+}
+
+/** The tool's first statements ran under the role's and the database's settings, which it had not yet replaced. */
+function sessionSetupHint(error: unknown): string {
+  if (sqlStateOf(error) === '57014') {
+    return 'a statement_timeout set on the role or the database (ALTER ROLE ... SET statement_timeout) cancelled the session set-up itself: raise it for the role that runs the tool (ALTER ROLE name SET statement_timeout = 0); the tool sets its own limits once connected'
+  }
+  return hintForDatabaseError(error) ?? 'run the command again; if it fails the same way, report it with this output'
 }
 
 function errorText(error: unknown): string {
