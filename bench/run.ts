@@ -15,7 +15,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { type ApplyBySize, chart, LOCK_TIMEOUT_MS, type Phase, renderReport, renderTargets, type Results, type SuiteResult } from './report.js'
-import { measureSpeed } from './speed.js'
+import { APPLY_109_110, measureSpeed } from './speed.js'
 import { latenciesWhile } from './support/load.js'
 import { median, percentile, runOnce } from './support/measure.js'
 import { describeRun, KEPT_MARKER, type Server, startServer } from './support/server.js'
@@ -33,6 +33,8 @@ const builtCli = (args: string[]) => [path.join(REPO, 'dist/src/cli/bin.js'), ..
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`)
 
 const RESULTS_JSON = path.join(BENCH, 'results.json')
+/** Migrations 109 and 110 on the pre-109 call_log, as the apply row runs them (speed.ts writes the files); not 0004's index builds. */
+const APPLY_109_110_ENV = { SCHEMA_MODULE: path.join(WORK, APPLY_109_110.schema), SCHEMA_MIGRATIONS_DIR: path.join(WORK, APPLY_109_110.migrations) }
 
 async function main() {
   // `--report-only` re-renders RESULTS.md and the chart from the last run's results.json.
@@ -112,7 +114,7 @@ async function applyBySize(server: Server): Promise<ApplyBySize[]> {
       await server.query('postgres', `CREATE DATABASE ${db} TEMPLATE ${template}`)
       const run = await runOnce(node, builtCli(['apply', '--json']), {
         cwd: REPO,
-        env: { NODE_ENV: 'production', DATABASE_URL: server.url(db), SCHEMA_MODULE: 'dist/schema/index.js', SCHEMA_MIGRATIONS_DIR: 'dist/generated-migrations' },
+        env: { NODE_ENV: 'production', DATABASE_URL: server.url(db), ...APPLY_109_110_ENV },
       })
       if (run.code !== 0) throw new Error(`apply failed: ${run.stdout}${run.stderr}`)
       const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; migration?: string; ms?: number })
@@ -167,8 +169,7 @@ async function applyNow(server: Server, db: string): Promise<number> {
     env: {
       NODE_ENV: 'production',
       DATABASE_URL: server.url(db),
-      SCHEMA_MODULE: 'dist/schema/index.js',
-      SCHEMA_MIGRATIONS_DIR: 'dist/generated-migrations',
+      ...APPLY_109_110_ENV,
       SCHEMA_LOCK_TIMEOUT: `${LOCK_TIMEOUT_MS}ms`,
       SCHEMA_LOCK_RETRIES: '10',
     },

@@ -228,6 +228,12 @@ async function embeddedRows(ctx: SpeedContext, npmScript: readonly string[]): Pr
 // ---------------------------------------------------------------- apply against psql
 
 /**
+ * Where the apply row leaves migrations 0001-0003 (compiled) and the schema as 110 leaves it, in the
+ * bench's work folder: what the other apply measurements (`run.ts`) apply too.
+ */
+export const APPLY_109_110 = { migrations: 'apply-109-110', schema: 'apply-109-110-schema.mjs' } as const
+
+/**
  * Migrations 109 and 110 (0002, 0003) applied by the compiled CLI with its
  * production settings, history and post-apply assertion, against psql
  * running the same four ALTERs in one transaction. Each run gets its own
@@ -239,11 +245,11 @@ async function applyRow(ctx: SpeedContext, compiled: string): Promise<{ row: Spe
   await server.query('postgres', 'CREATE DATABASE pre109')
   await server.query('pre109', pre109Sql(10_000))
   await server.query('pre109', 'VACUUM ANALYZE call_log')
-  const migrations = path.join(work, 'apply-109-110')
+  const migrations = path.join(work, APPLY_109_110.migrations)
   await mkdir(migrations, { recursive: true })
   const built = path.join(repo, 'dist/generated-migrations')
   for (const file of (await readdir(built)).filter((f) => /^000[123]_.*\.js$/.test(f))) await copyFile(path.join(built, file), path.join(migrations, file))
-  const schema = path.join(work, 'apply-109-110-schema.mjs')
+  const schema = path.join(work, APPLY_109_110.schema)
   await writeFile(schema, callLogAfter110Module(path.join(repo, 'dist/src/dsl/index.js')))
   const alters = path.join(work, 'alters-109-110.sql')
   await writeFile(alters, (await alterStatements(migrations)).map((s) => `${s};`).join('\n'))
