@@ -8,6 +8,7 @@ import { createDatabase } from './support/database.js'
 import { pre109, SEED_VERIFICATION_QUERY } from './support/fixtures.js'
 import { writeHandMigrations } from './support/hand-migrations.js'
 import { useScratchDir } from './support/scratch.js'
+import { startMuteServer } from './support/mute-server.js'
 import { holdLock, query, waitForBlockedApply } from './support/sessions.js'
 import { startTcpProxy } from './support/tcp-proxy.js'
 import { enabledTargets } from './support/targets.js'
@@ -404,6 +405,50 @@ describe.concurrent('schema modules that misbehave', () => {
     } finally {
       silent.close()
     }
+  })
+
+  it('a server that logs in and then answers nothing: verify fails within the connect timeout, a failing schema at once, apply exits 143 on SIGTERM', async ({ expect }) => {
+    const mute = await startMuteServer()
+    const url = `postgres://app:pw@127.0.0.1:${mute.port}/app`
+    const late = path.join(scratch(), 'throws-after-login.ts')
+    // Late enough that the login is done and the session set-up is what hangs.
+    await writeFile(late, `await new Promise((resolve) => setTimeout(resolve, 700))\nthrow new Error('boom after login')\n`)
+    try {
+      const [silent, failing] = await Promise.all([
+        runCli(['verify', '--connect-timeout', '2s'], { env: { DATABASE_URL: url } }),
+        runCli(['verify', '--schema', late, '--connect-timeout', '30s'], { env: { DATABASE_URL: url } }),
+      ])
+      expect(silent.code).toBe(1)
+      expect(silent.stderr).toContain(`connected to postgres://app:***@127.0.0.1:${mute.port}/app, but it did not answer the session set-up within 2 s`)
+      expect(silent.ms).toBeLessThan(8_000)
+      expect(failing.code).toBe(1)
+      expect(failing.stderr).toContain('throws-after-login.ts failed to load: Error: boom after login')
+      expect(failing.ms).toBeLessThan(8_000)
+
+      const run = startCli(['apply', '--connect-timeout', '60s'], { env: { NODE_ENV: 'production', DATABASE_URL: url } })
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      run.child.kill('SIGTERM')
+      const interrupted = await run.result
+      expect(interrupted.code).toBe(143)
+      expect(interrupted.stderr).toMatch(/^MIGRATION FAILED: \[connect\] connecting to .* was interrupted \(SIGTERM\); nothing was sent that changes it$/m)
+    } finally {
+      mute.close()
+    }
+  })
+
+  it('plan and verify on an existing .pglite/ report a module that never settles, and leave the database as it was', async ({ expect }) => {
+    const cwd = await mkdtemp(path.join(scratch(), 'embedded-never-'))
+    const project = ['--schema', path.join(REPO, 'schema/index.ts'), '--migrations', PROJECT_MIGRATIONS]
+    expect((await runCli(['apply', ...project], { cwd })).code).toBe(0)
+    const file = path.join(cwd, 'never.ts')
+    await writeFile(file, 'await new Promise(() => {})\nexport const schema = null\n')
+    for (const command of ['plan', 'verify']) {
+      const result = await runCli([command, '--schema', file, '--migrations', PROJECT_MIGRATIONS], { cwd })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain('awaits something that never settles')
+      expect(result.ms).toBeLessThan(8_000)
+    }
+    expect((await runCli(['verify', ...project], { cwd })).code).toBe(0)
   })
 
   it('SIGTERM during a busy-looping schema module ends the process at once, and it never connects', async () => {

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs'
-import path from 'node:path'
 import { importSchema, namespacesOf } from '../load-schema.js'
 import { loadMigrations } from '../migrations/files.js'
 import type { GeneratedMigration } from '../migrations/migration.js'
 import { modelFromDefinition } from '../model/from-definition.js'
 import type { SchemaModel } from '../model/model.js'
 import { type Prefetched, prefetchCatalog } from '../pipeline.js'
-import { OWN_STATEMENT_TIMEOUT, type TargetSpec } from '../settings.js'
+import { OWN_STATEMENT_TIMEOUT } from '../settings.js'
 import { openTarget, type Target } from '../target/open.js'
 import type { CommandOptions, Io } from './command.js'
 
@@ -24,13 +22,17 @@ export interface CommandContext {
  * database: the schema and the migration files load and are checked before
  * anything is sent that could change it. Closes the target afterwards.
  *
- * A read-only command (plan, verify) opens the target while the schema
- * module loads, when opening it leaves nothing behind (a server, or a
- * `.pglite/` that already exists): connecting, and PGlite's start, then cost
- * no time of their own. A schema that fails to load is still the error
- * reported, and the target is closed unused. A command that changes the
- * database (apply, backfill) connects only after the schema loaded and its
- * signal handlers are armed, as before.
+ * A read-only command (plan, verify) connects to a server while the schema
+ * module loads, and reads the catalog while the model is built: the
+ * connection and the server's work then cost no time of their own. A schema
+ * that fails to load is still the error reported, at once: the connection is
+ * dropped, made or not. The embedded database is opened only after the
+ * modules load, since an open PGlite holds the process, and a module whose
+ * top-level await never settles would then hang the command instead of
+ * failing it (bin.ts reports it when the event loop empties; an idle server
+ * connection does not hold it). A command that changes the database (apply,
+ * backfill) connects only after the schema loaded and its signal handlers
+ * are armed.
  */
 export async function withContext<T>(
   options: CommandOptions & { readonly readMigrations: boolean; readonly handlesSignals?: boolean; readonly applicationName?: string },
@@ -49,7 +51,7 @@ export async function withContext<T>(
       ...(signal ? { signal } : {}),
     })
   }
-  const early = !options.handlesSignals && opensWithoutTrace(settings.target) ? startOpening(open) : null
+  const early = !options.handlesSignals && settings.target.kind === 'postgres' ? startOpening(open) : null
   let declared: SchemaModel
   let migrations: readonly GeneratedMigration[]
   let prefetched: Prefetched | null = null
@@ -66,7 +68,8 @@ export async function withContext<T>(
   // From here on a signal must roll back rather than kill: arm the handlers just before connecting.
   // Until now Node's default ended the process at once, even inside a schema module that busy-loops.
   if (options.handlesSignals) options.armSignals()
-  const target = await (early?.target ?? open())
+  // A signal while connecting drops the attempt (apply then exits 130/143 saying nothing ran).
+  const target = await (early?.target ?? open(options.signal))
   try {
     return await run({ declared, migrations, target, prefetched })
   } finally {
@@ -122,7 +125,3 @@ async function closeAfter(target: Target, prefetched: Prefetched | null): Promis
   await target.close()
 }
 
-/** Opening `spec` creates nothing: a server, or an embedded database folder that is already there. */
-function opensWithoutTrace(spec: TargetSpec): boolean {
-  return spec.kind === 'postgres' || (spec.dataDir !== null && existsSync(path.join(spec.dataDir, 'PG_VERSION')))
-}

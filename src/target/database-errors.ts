@@ -30,6 +30,9 @@ export function hintForDatabaseError(error: unknown): string | undefined {
     case '42501':
       return privilegeHint(error)
     case '08P01':
+      if (/query_wait_timeout/.test(error instanceof Error ? error.message : '')) {
+        return 'the pooler found no free server connection within its query_wait_timeout: retry when load is lower, raise its pool size, or connect directly with DATABASE_URL_DIRECT'
+      }
       return 'the server or a pooler in between refused the statement (PgBouncer in statement pooling mode refuses transactions): connect directly, for example with DATABASE_URL_DIRECT'
     case '25006':
       return 'the database is read-only (a replica, or default_transaction_read_only): point DATABASE_URL at the primary'

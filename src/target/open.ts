@@ -101,20 +101,35 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
   })
   // An idle client whose server went away emits 'error'; without a listener node exits. The next query reports it.
   pool.on('error', () => {})
+  // Until the target is open, an abort (a signal, a read-only command giving up) drops every socket.
   const giveUp = () => attempts.forEach(dropConnection)
   options.signal?.addEventListener('abort', giveUp, { once: true })
+  const interrupted = (error: unknown) =>
+    new MigratorError('connect', `connecting to ${spec.display} was interrupted (${String(options.signal?.reason ?? 'aborted')}); nothing was sent that changes it`, {
+      hint: 'run the command again',
+      cause: error,
+    })
   let client: PG.PoolClient
   try {
     client = await pool.connect()
   } catch (error) {
+    options.signal?.removeEventListener('abort', giveUp)
     await pool.end().catch(() => {})
+    if (options.signal?.aborted) throw interrupted(error)
     throw new MigratorError('connect', `cannot connect to ${spec.display}: ${describeConnectError(error)}`, {
       hint: connectHint(error),
       cause: error,
     })
-  } finally {
-    options.signal?.removeEventListener('abort', giveUp)
   }
+  // Dropped below on a silent server or an abort: the failed query says so, the event must not crash.
+  if (client.listenerCount('error') === 0) client.on('error', () => {})
+  // A server (or a pooler) that accepted the login but then answers nothing: the set-up counts
+  // against the connect timeout, as the login did.
+  let silent = false
+  const setupTimer = setTimeout(() => {
+    silent = true
+    dropConnection(client)
+  }, options.connectTimeoutMs)
   let pooler: PoolerEvidence | null
   let statementPool: SingleStatementPool
   try {
@@ -126,10 +141,20 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
   } catch (error) {
     client.release(true)
     await pool.end().catch(() => {})
+    if (options.signal?.aborted) throw interrupted(error)
+    if (silent) {
+      throw new MigratorError('connect', `connected to ${spec.display}, but it did not answer the session set-up within ${seconds(options.connectTimeoutMs)}`, {
+        hint: 'the server or a pooler in front of it accepted the login and then went silent (a pooler with no free server connection waits until its query_wait_timeout): check its load, or raise SCHEMA_CONNECT_TIMEOUT',
+        cause: error,
+      })
+    }
     throw new MigratorError('connect', `connected to ${spec.display}, but setting up the session failed: ${errorText(error)}${stateSuffix(error)}`, {
       hint: sessionSetupHint(error),
       cause: error,
     })
+  } finally {
+    clearTimeout(setupTimer)
+    options.signal?.removeEventListener('abort', giveUp)
   }
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: statementPool }) })
   const cancel = async () => {
@@ -311,10 +336,14 @@ function stateSuffix(error: unknown): string {
   return state === null ? '' : ` (SQLSTATE ${state})`
 }
 
-/** The tool's first statements ran under the role's and the database's settings, which it had not yet replaced. */
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`
+}
+
+/** The tool's first statements ran under the role's, the database's and the URL's settings, which it had not yet replaced. */
 function sessionSetupHint(error: unknown): string {
   if (sqlStateOf(error) === '57014') {
-    return 'a statement_timeout set on the role or the database (ALTER ROLE ... SET statement_timeout) cancelled the session set-up itself: raise it for the role that runs the tool (ALTER ROLE name SET statement_timeout = 0); the tool sets its own limits once connected'
+    return 'the session set-up itself was cancelled: by a statement_timeout set on the role, the database or in DATABASE_URL (ALTER ROLE name SET statement_timeout = 0 lifts the role\'s; the tool sets its own limits once connected), or by an operator: run the command again'
   }
   return hintForDatabaseError(error) ?? 'run the command again; if it fails the same way, report it with this output'
 }
