@@ -306,7 +306,8 @@ export const schema = defineSchema(
       const applied = await runInProcess(['apply', ...args])
       expect(applied.stderr).toBe('')
       expect(applied.code).toBe(0)
-      const verified = await runInProcess(['verify', ...args])
+      // 0: no connect timeout, for the login and the session set-up alike.
+      const verified = await runInProcess(['verify', ...args, '--connect-timeout', '0'])
       expect(verified.stdout).toContain('Live schema matches schema/: 2 tables, 4 columns')
       expect(verified.code).toBe(0)
       expect((await runInProcess(['plan', '--dry-run', ...args])).stdout).toContain('Plan: nothing to do')

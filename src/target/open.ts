@@ -124,12 +124,15 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
   // Dropped below on a silent server or an abort: the failed query says so, the event must not crash.
   if (client.listenerCount('error') === 0) client.on('error', () => {})
   // A server (or a pooler) that accepted the login but then answers nothing: the set-up counts
-  // against the connect timeout, as the login did.
+  // against the connect timeout, as the login did (0: no limit, for both).
   let silent = false
-  const setupTimer = setTimeout(() => {
-    silent = true
-    dropConnection(client)
-  }, options.connectTimeoutMs)
+  const setupTimer =
+    options.connectTimeoutMs > 0
+      ? setTimeout(() => {
+          silent = true
+          dropConnection(client)
+        }, options.connectTimeoutMs)
+      : undefined
   let pooler: PoolerEvidence | null
   let statementPool: SingleStatementPool
   try {
