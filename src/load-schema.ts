@@ -4,7 +4,7 @@ import type { SchemaDefinition } from './dsl/table.js'
 import { MigratorError } from './errors.js'
 import { importModule } from './load-module.js'
 import { modelFromDefinition } from './model/from-definition.js'
-import { compareText, type SchemaModel } from './model/model.js'
+import type { SchemaModel } from './model/model.js'
 
 /**
  * Loads the declared schema: imports the module that exports `schema` and
@@ -21,7 +21,7 @@ export async function loadSchema(schemaPath: string): Promise<SchemaModel> {
 /**
  * The first half of {@link loadSchema}: the module imported and its `schema`
  * export found, not yet checked or modelled. What a command may start from
- * while the model is built: the namespaces it names ({@link namespacesOf}).
+ * while the model is built: the namespaces it names (`namespacesOf`).
  */
 export async function importSchema(schemaPath: string): Promise<SchemaDefinition> {
   const shown = path.relative(process.cwd(), schemaPath) || schemaPath
@@ -49,26 +49,6 @@ export async function importSchema(schemaPath: string): Promise<SchemaDefinition
     })
   }
   return module.schema
-}
-
-/**
- * The PostgreSQL schemas a definition's tables and enums live in, sorted as
- * the model sorts them: what the model's `namespaces` will be when the
- * definition is valid. Cheap, unchecked: a guess to start reading the
- * catalog with, which the caller compares with the model's own.
- */
-export function namespacesOf(definition: SchemaDefinition): string[] {
-  const namespaces = new Set<string>()
-  for (const declared of definition.tables) {
-    if (declared?.kind !== 'table-definition') continue
-    namespaces.add(declared.schema)
-    for (const column of Object.values(declared.columns)) {
-      const used = column?.spec?.enum
-      if (used) namespaces.add(used.schema)
-    }
-  }
-  for (const declared of definition.enums ?? []) namespaces.add(declared.schema)
-  return [...namespaces].sort(compareText)
 }
 
 function isSchemaDefinition(value: unknown): value is SchemaDefinition {

@@ -9,7 +9,7 @@ import { type SchemaModel, sizeOf } from '../model/model.js'
 import { compare } from '../pipeline.js'
 import { subjectOf, type Timeouts } from '../plan/plan.js'
 import { durationMs, OWN_STATEMENT_TIMEOUT } from '../settings.js'
-import { hintForDatabaseError, isConnectionLost, sqlStateOf } from '../target/database-errors.js'
+import { hintForDatabaseError, isConnectionLost, sqlStateOf, sqlStateSuffix } from '../target/database-errors.js'
 import type { PoolerEvidence } from '../target/open.js'
 import type { BuildProgress, SideQuery } from './index-builds.js'
 import { acquireMigrationLock, releaseMigrationLock } from './migration-lock.js'
@@ -263,8 +263,7 @@ export async function applyMigrations(request: ApplyRequest): Promise<ApplyResul
       if (error instanceof MigratorError) throw error
       if (request.signal.aborted) throw new InterruptedError(null, `during ${bookkeeping.step}`)
       // A database error outside a migration (history table, lock, assertion query) still names its cause and fix.
-      const state = sqlStateOf(error)
-      throw new MigratorError('apply', `${bookkeeping.step} failed: ${messageOf(error)}${state ? ` (SQLSTATE ${state})` : ''}`, {
+      throw new MigratorError('apply', `${bookkeeping.step} failed: ${messageOf(error)}${sqlStateSuffix(error)}`, {
         cause: error,
         hint: bookkeepingHint(error, bookkeeping.step),
       })

@@ -3,7 +3,7 @@ import { MigratorError } from '../errors.js'
 import { displayTableName } from '../model/model.js'
 import type { Timeouts } from '../plan/plan.js'
 import type { BackfillSettings } from '../settings.js'
-import { hintForDatabaseError, sqlStateOf } from '../target/database-errors.js'
+import { hintForDatabaseError, sqlStateOf, sqlStateSuffix } from '../target/database-errors.js'
 import type { PoolerEvidence } from '../target/open.js'
 import type { BackfillModel } from './definition.js'
 import { BackfillError, BackfillInterruptedError } from './errors.js'
@@ -107,8 +107,7 @@ export async function runBackfills(request: BackfillRequest): Promise<BackfillSu
     } catch (error) {
       if (error instanceof MigratorError) throw error
       if (request.signal.aborted) throw new MigratorError('backfill', 'interrupted before any backfill started; nothing was written')
-      const state = sqlStateOf(error)
-      throw new MigratorError('backfill', `${messageOf(error)}${state ? ` (SQLSTATE ${state})` : ''}`, {
+      throw new MigratorError('backfill', `${messageOf(error)}${sqlStateSuffix(error)}`, {
         cause: error,
         hint: hintForDatabaseError(error) ?? 'run schema:backfill again; if it fails the same way, the message names the cause',
       })
@@ -131,7 +130,7 @@ async function runOne(db: Kysely<unknown>, target: BackfillTarget, request: Back
   } catch (error) {
     if (error instanceof MigratorError) throw error
     if (request.signal.aborted) throw new BackfillInterruptedError(backfill, 'while it read or recorded its progress')
-    throw new BackfillError(backfill, `${messageOf(error)}${sqlStateOf(error) ? ` (SQLSTATE ${sqlStateOf(error)})` : ''}`, {
+    throw new BackfillError(backfill, `${messageOf(error)}${sqlStateSuffix(error)}`, {
       sqlState: sqlStateOf(error),
       cause: error,
       hint: hintForDatabaseError(error) ?? 'run schema:backfill again: it resumes after the last committed batch',

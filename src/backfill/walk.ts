@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import { backoffDelay, sleep } from '../apply/timing.js'
 import { displayTableName } from '../model/model.js'
 import { durationMs } from '../settings.js'
-import { hintForDatabaseError, isConnectionLost, sqlStateOf } from '../target/database-errors.js'
+import { hintForDatabaseError, isConnectionLost, sqlStateOf, sqlStateSuffix } from '../target/database-errors.js'
 import { type BatchStep, type BatchTimeouts, runBatch } from './batch.js'
 import { checkBackfill } from './check.js'
 import { BackfillError, BackfillInterruptedError } from './errors.js'
@@ -202,7 +202,7 @@ export class Walker {
             : isConnectionLost(error)
               ? 'the connection was lost: run schema:backfill again; it resumes after the last committed batch'
               : (hintForDatabaseError(error) ?? 'run schema:backfill again: it resumes after the last committed batch')
-    return new BackfillError(backfill, `a batch ${after} failed while ${step}: ${messageOf(error)}${state ? ` (SQLSTATE ${state})` : ''}`, { sqlState: state, cause: error, hint })
+    return new BackfillError(backfill, `a batch ${after} failed while ${step}: ${messageOf(error)}${sqlStateSuffix(error)}`, { sqlState: state, cause: error, hint })
   }
 }
 

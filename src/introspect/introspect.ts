@@ -8,7 +8,7 @@ import {
   type SchemaModel,
   type TableModel,
 } from '../model/model.js'
-import { canonicalExpression, defaultModel, sequenceDefaultText, sequenceOfDefault } from '../model/normalize-default.js'
+import { canonicalExpression, memoizedDefaultModel, sequenceDefaultText, sequenceOfDefault } from '../model/normalize-default.js'
 import type { IndexModel } from '../model/index-model.js'
 import { memoized } from '../model/memoized.js'
 import { canonicalType } from '../model/normalize-type.js'
@@ -123,7 +123,7 @@ function modelFromCatalog(
 ): Omit<SchemaModel, 'tables' | 'enums'> & { tables: Omit<TableModel, 'constraints'>[] } {
   // A schema spells few distinct types and defaults over many columns: each is normalized once.
   const canonicalTypeOf = memoized(canonicalType)
-  const defaultOf = memoized((key: string) => defaultModel(key.slice(key.indexOf('\0') + 1), key.slice(0, key.indexOf('\0'))))
+  const defaultOf = memoizedDefaultModel()
   const namespaces = new Set<string>()
   const tables = new Map<
     string,
@@ -176,13 +176,13 @@ function liveDefault(
   expression: string,
   type: string,
   drawsFrom: { readonly schema: string; readonly name: string; readonly owned: boolean } | undefined,
-  defaultOf: (typeAndExpression: string) => ColumnDefault | null,
+  defaultOf: (expression: string, type: string) => ColumnDefault | null,
 ): ColumnDefault | null {
   if (drawsFrom && sequenceOfDefault(expression)) {
     const sequence = { schema: drawsFrom.schema, name: drawsFrom.name, ownedByColumn: drawsFrom.owned }
     return { sql: expression, canonical: sequenceDefaultText(sequence), sequence }
   }
-  return defaultOf(`${type}\0${expression}`)
+  return defaultOf(expression, type)
 }
 
 function generatedColumn(row: CatalogRow): GeneratedColumn | null {

@@ -42,11 +42,12 @@ export async function deparseOnServer(db: Kysely<unknown>, requests: readonly De
   const groups = new Map<string, Map<string, number[]>>()
   requests.forEach((request, index) => {
     const key = request.table ? tableKey(request.table) : ''
-    const group = groups.get(key) ?? groups.set(key, new Map()).get(key)
+    let group = groups.get(key)
+    if (!group) groups.set(key, (group = new Map()))
     const asked = `${request.castTo ?? ''}\0${request.expression}`
-    const same = group?.get(asked)
+    const same = group.get(asked)
     if (same) same.push(index)
-    else group?.set(asked, [index])
+    else group.set(asked, [index])
   })
   for (const group of groups.values()) {
     const distinct = [...group.values()]

@@ -19,7 +19,7 @@ import {
   tableKey,
 } from './model.js'
 import { memoized } from './memoized.js'
-import { canonicalExpression, defaultModel } from './normalize-default.js'
+import { canonicalExpression, memoizedDefaultModel } from './normalize-default.js'
 import { catalogTypeSpelling, type ParsedType, parseType } from './normalize-type.js'
 import { renderDefault } from './render-default.js'
 import { isSingleExpression, stripOuterParentheses } from './sql-text.js'
@@ -91,8 +91,26 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
     })
   }
   const sorted = sortTables(tables)
-  const namespaces = [...new Set([...sorted.map((t) => t.schema), ...enums.map((e) => e.schema)])].sort(compareText)
-  return { namespaces, tables: sorted, enums }
+  return { namespaces: namespacesOf(definition), tables: sorted, enums }
+}
+
+/**
+ * The PostgreSQL schemas a definition's tables and enums live in, sorted:
+ * the model's `namespaces`. Cheap and unchecked, so a command can start
+ * reading the catalog before the model is built and checked.
+ */
+export function namespacesOf(definition: SchemaDefinition): string[] {
+  const namespaces = new Set<string>()
+  for (const declared of definition.tables) {
+    if (declared?.kind !== 'table-definition') continue
+    namespaces.add(declared.schema)
+    for (const column of Object.values(declared.columns)) {
+      const used = column?.spec?.enum
+      if (used) namespaces.add(used.schema)
+    }
+  }
+  for (const declared of definition.enums ?? []) namespaces.add(declared.schema)
+  return [...namespaces].sort(compareText)
 }
 
 /**
@@ -102,8 +120,7 @@ export function modelFromDefinition(definition: SchemaDefinition): SchemaModel {
 interface ColumnMemo {
   /** `parseType`, or the TypeSpecError it threw. */
   readonly parseType: (spec: string) => ParsedType | TypeSpecError
-  /** `defaultModel` of a default's SQL for a type, keyed `type\0sql`. */
-  readonly defaultModel: (typeAndSql: string) => ColumnDefault | null
+  readonly defaultModel: (sql: string, type: string) => ColumnDefault | null
   /** `renderDefault` of a string, number or boolean value, keyed by `catalog?\0type\0typeof\0value`. */
   readonly renderScalar: (key: string) => ReturnType<typeof renderDefault>
 }
@@ -118,10 +135,7 @@ function columnMemo(): ColumnMemo {
         throw error
       }
     }),
-    defaultModel: memoized((key) => {
-      const at = key.indexOf('\0')
-      return defaultModel(key.slice(at + 1), key.slice(0, at))
-    }),
+    defaultModel: memoizedDefaultModel(),
     renderScalar: memoized((key) => {
       const [catalog, type, kind, text] = key.split('\0') as [string, string, string, string]
       const value = kind === 'number' ? Number(text) : kind === 'boolean' ? text === 'true' : text
@@ -234,7 +248,7 @@ function declaredDefault(spec: ColumnSpec, type: string, catalogType: boolean, r
     }
     sql = rendered.sql
   }
-  return memo.defaultModel(`${type}\0${sql}`)
+  return memo.defaultModel(sql, type)
 }
 
 function generatedColumn(expression: SqlExpression, report: (problem: string) => void): GeneratedColumn | null {

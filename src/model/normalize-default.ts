@@ -1,5 +1,6 @@
 import { type ArrayItem, parseArrayConstructor, parseArrayLiteral } from './array-literal.js'
 import { decimalKey, isDecimalText, parseDecimal, roundDecimal } from './decimal.js'
+import { memoized } from './memoized.js'
 import type { ColumnDefault, SequenceRef } from './model.js'
 import { baseOfType, canonicalType, isNumericType } from './normalize-type.js'
 import {
@@ -70,6 +71,18 @@ export function defaultModel(sql: string, type: string): ColumnDefault | null {
   if (canonical === null) return null
   const sequence = sequenceOfDefault(sql)
   return sequence ? { sql, canonical, sequence } : { sql, canonical }
+}
+
+/**
+ * {@link defaultModel}, remembering each answer: for building one model, where
+ * a schema spells few distinct defaults over many columns.
+ */
+export function memoizedDefaultModel(): (sql: string, type: string) => ColumnDefault | null {
+  const byText = memoized((typeAndSql) => {
+    const at = typeAndSql.indexOf('\0')
+    return defaultModel(typeAndSql.slice(at + 1), typeAndSql.slice(0, at))
+  })
+  return (sql, type) => byText(`${type}\0${sql}`)
 }
 
 /** The sequence a `nextval('name'::regclass)` default draws from, or `null` for any other expression. */

@@ -9,6 +9,12 @@ export function sqlStateOf(error: unknown): string | null {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null
 }
 
+/** ` (SQLSTATE 42501)` for a message about `error`, or nothing when it has no SQLSTATE. */
+export function sqlStateSuffix(error: unknown): string {
+  const state = sqlStateOf(error)
+  return state === null ? '' : ` (SQLSTATE ${state})`
+}
+
 /** The connection went away under a query: no SQLSTATE, the driver's own words or a socket error. */
 export function isConnectionLost(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code

@@ -5,7 +5,7 @@ import pg from './node-postgres.js'
 import { MigratorError } from '../errors.js'
 import type { TargetSpec } from '../settings.js'
 import { sendCancelRequest, dropConnection } from './cancel-request.js'
-import { connectHint, describeConnectError, hintForDatabaseError, sqlStateOf } from './database-errors.js'
+import { connectHint, describeConnectError, hintForDatabaseError, sqlStateOf, sqlStateSuffix } from './database-errors.js'
 import { PGlitePool } from './pglite-pool.js'
 import { createPGlite } from './pglite-template.js'
 
@@ -151,7 +151,7 @@ async function openPostgres(spec: Extract<TargetSpec, { kind: 'postgres' }>, opt
         cause: error,
       })
     }
-    throw new MigratorError('connect', `connected to ${spec.display}, but setting up the session failed: ${errorText(error)}${stateSuffix(error)}`, {
+    throw new MigratorError('connect', `connected to ${spec.display}, but setting up the session failed: ${errorText(error)}${sqlStateSuffix(error)}`, {
       hint: sessionSetupHint(error),
       cause: error,
     })
@@ -332,11 +332,6 @@ async function openPGlite(spec: Extract<TargetSpec, { kind: 'pglite' }>): Promis
   }
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) })
   return { db, spec, pooler: null, cancel: async () => {}, disconnect: () => {}, sideQuery: null, close: () => db.destroy() }
-}
-
-function stateSuffix(error: unknown): string {
-  const state = sqlStateOf(error)
-  return state === null ? '' : ` (SQLSTATE ${state})`
 }
 
 function seconds(ms: number): string {
